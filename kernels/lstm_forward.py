@@ -1,0 +1,179 @@
+"""Forward recurrence of one LSTM layer, all directions, one fused launch per step.
+
+For direction d (0: forward in time, 1: reverse) step s = 0..T-1 works on time t = s (d = 0)
+or t = T-1-s (d = 1). With P_t = x_t W_ih^T + b_ih + b_hh precomputed for every t by one GEMM,
+and torch.nn.LSTM's gate order:
+
+    z   = P_t + h_prev W_hh^T                                   (B, 4H)
+    i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
+    c_t = f * c_prev + i * g
+    h_t = o * tanh(c_t)
+
+h_prev, c_prev are the direction's previous step, or (h0, c0) at s = 0 (zeros when absent).
+A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction and all four gates
+of those units, so the cell update is local; h_prev W_hh^T needs every unit of the previous
+step, which other programs wrote, hence one launch per step.
+
+Tensors, all contiguous (D directions, G = 4H, S = T or 2):
+    gates  (T, B, D*G)   in: P; out: the activated gates [i|f|g|o], the cache for backward
+    w_hh   (D, G, H)
+    h0, c0 (D, B, H)     input dtype
+    y      (T, B, D*H)   h_t, direction d in columns d*H:(d+1)*H (torch's bidirectional layout)
+    c_seq  (S, B, D, H)  cell states in step order, accumulator dtype; S = T keeps every step
+                         for backward, S = 2 alternates two slots when nothing is kept
+Sums and state are fp32 (fp64 for fp64 input); only stores to gates and y round to the input
+dtype. Training memory beyond y: gates (reusing the projection buffer) and c_seq, i.e.
+T*B*D*(4H * itemsize + H * 4) bytes.
+"""
+
+import torch
+import triton
+import triton.language as tl
+
+from lstm_triton.kernels.activations import sigmoid, tanh
+from lstm_triton.kernels.launch import block_sizes
+from lstm_triton.kernels.precision import accumulator_dtype, dot_precision
+
+
+@triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
+def _lstm_forward_step_kernel(
+    gates_ptr,  # (T, B, D*4H)
+    w_hh_ptr,  # (D, 4H, H)
+    h0_ptr,  # (D, B, H)
+    c0_ptr,  # (D, B, H)
+    y_ptr,  # (T, B, D*H)
+    c_seq_ptr,  # (S, B, D, H)
+    s,
+    T,
+    B,
+    H,
+    D,
+    slot,
+    slot_prev,
+    FIRST: tl.constexpr,
+    HAS_STATE: tl.constexpr,
+    DOT_PRECISION: tl.constexpr,
+    BLOCK_B: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
+    i_b = tl.program_id(0).to(tl.int64)
+    i_h = tl.program_id(1).to(tl.int64)
+    i_d = tl.program_id(2).to(tl.int64)
+    acc_dtype = c_seq_ptr.dtype.element_ty
+    G = 4 * H
+    t = s + i_d * (T - 1 - 2 * s)
+    t_prev = t - 1 + 2 * i_d
+
+    o_b = i_b * BLOCK_B + tl.arange(0, BLOCK_B)
+    o_h = i_h * BLOCK_H + tl.arange(0, BLOCK_H)
+    m_b = o_b < B
+    m_h = o_h < H
+    m_bh = m_b[:, None] & m_h[None, :]
+
+    p_z = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
+    b_zi = tl.load(p_z, mask=m_bh, other=0.0).to(acc_dtype)
+    b_zf = tl.load(p_z + H, mask=m_bh, other=0.0).to(acc_dtype)
+    b_zg = tl.load(p_z + 2 * H, mask=m_bh, other=0.0).to(acc_dtype)
+    b_zo = tl.load(p_z + 3 * H, mask=m_bh, other=0.0).to(acc_dtype)
+
+    if HAS_STATE or not FIRST:
+        if FIRST:
+            p_h = h0_ptr + (i_d * B + o_b[:, None]) * H
+            b_c_prev = tl.load(
+                c0_ptr + (i_d * B + o_b[:, None]) * H + o_h[None, :], mask=m_bh, other=0.0
+            ).to(acc_dtype)
+        else:
+            p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
+            b_c_prev = tl.load(
+                c_seq_ptr + ((slot_prev * B + o_b[:, None]) * D + i_d) * H + o_h[None, :],
+                mask=m_bh,
+                other=0.0,
+            )
+        # W_hh^T tile of gate q: rows k of h, columns j of this program's units.
+        p_w = w_hh_ptr + i_d * G * H + o_h[None, :] * H
+        for k in range(0, H, BLOCK_K):
+            o_k = k + tl.arange(0, BLOCK_K)
+            m_k = o_k < H
+            b_h = tl.load(p_h + o_k[None, :], mask=m_b[:, None] & m_k[None, :], other=0.0)
+            p_wk = p_w + o_k[:, None]
+            m_kh = m_k[:, None] & m_h[None, :]
+            b_wi = tl.load(p_wk, mask=m_kh, other=0.0)
+            b_wf = tl.load(p_wk + H * H, mask=m_kh, other=0.0)
+            b_wg = tl.load(p_wk + 2 * H * H, mask=m_kh, other=0.0)
+            b_wo = tl.load(p_wk + 3 * H * H, mask=m_kh, other=0.0)
+            b_zi = tl.dot(b_h, b_wi, acc=b_zi, input_precision=DOT_PRECISION)
+            b_zf = tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION)
+            b_zg = tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION)
+            b_zo = tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION)
+    else:
+        b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
+
+    b_i = sigmoid(b_zi)
+    b_f = sigmoid(b_zf)
+    b_g = tanh(b_zg)
+    b_o = sigmoid(b_zo)
+    b_c = b_f * b_c_prev + b_i * b_g
+    b_h_new = b_o * tanh(b_c)
+
+    gate_dtype = gates_ptr.dtype.element_ty
+    tl.store(p_z, b_i.to(gate_dtype), mask=m_bh)
+    tl.store(p_z + H, b_f.to(gate_dtype), mask=m_bh)
+    tl.store(p_z + 2 * H, b_g.to(gate_dtype), mask=m_bh)
+    tl.store(p_z + 3 * H, b_o.to(gate_dtype), mask=m_bh)
+    tl.store(c_seq_ptr + ((slot * B + o_b[:, None]) * D + i_d) * H + o_h[None, :], b_c, mask=m_bh)
+    p_y = y_ptr + t * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
+    tl.store(p_y, b_h_new.to(y_ptr.dtype.element_ty), mask=m_bh)
+
+
+def lstm_forward_recurrence(
+    gates: torch.Tensor,
+    w_hh: torch.Tensor,
+    h0: torch.Tensor | None,
+    c0: torch.Tensor | None,
+    *,
+    keep_cell_states: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the recurrence over all steps; returns y (T, B, D*H) and c_seq (S, B, D, H).
+
+    gates (T, B, D*4H) holds x W_ih^T + b on entry and the activated gates on return.
+    S is T with keep_cell_states (the backward's cache), else 2.
+    """
+    T, B, DG = gates.shape
+    D, G, H = w_hh.shape
+    assert DG == D * G and G == 4 * H, f"gates {tuple(gates.shape)} vs w_hh {tuple(w_hh.shape)}"
+    assert gates.is_contiguous() and w_hh.is_contiguous()
+    assert w_hh.dtype == gates.dtype
+    assert (h0 is None) == (c0 is None)
+    if h0 is not None:
+        assert h0.shape == c0.shape == (D, B, H) and h0.is_contiguous() and c0.is_contiguous()
+        assert h0.dtype == c0.dtype == gates.dtype
+
+    y = torch.empty((T, B, D * H), dtype=gates.dtype, device=gates.device)
+    slots = T if keep_cell_states else 2
+    c_seq = torch.empty((slots, B, D, H), dtype=accumulator_dtype(gates.dtype), device=gates.device)
+    block_b, block_h, block_k = block_sizes(B, H)
+    grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
+    for s in range(T):
+        _lstm_forward_step_kernel[grid](
+            gates_ptr=gates,
+            w_hh_ptr=w_hh,
+            h0_ptr=y if h0 is None else h0,
+            c0_ptr=y if c0 is None else c0,
+            y_ptr=y,
+            c_seq_ptr=c_seq,
+            s=s,
+            T=T,
+            B=B,
+            H=H,
+            D=D,
+            slot=s % slots,
+            slot_prev=(s - 1) % slots,
+            FIRST=s == 0,
+            HAS_STATE=h0 is not None,
+            DOT_PRECISION=dot_precision(gates.dtype),
+            BLOCK_B=block_b,
+            BLOCK_H=block_h,
+            BLOCK_K=block_k,
+        )
+    return y, c_seq

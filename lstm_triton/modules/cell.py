@@ -1,0 +1,61 @@
+"""LSTMCell: torch.nn.LSTMCell with the same constructor, parameters and results."""
+
+import torch
+from torch import nn
+
+from lstm_triton.modules.backend import BackendOption
+from lstm_triton.modules.validation import check_cell_input
+from lstm_triton.ops import lstm_layers, resolve_backend
+
+
+class LSTMCell(BackendOption, nn.LSTMCell):
+    """A drop-in torch.nn.LSTMCell; one step of the same kernels as LSTM.
+
+    input (B, input_size) or (input_size,); hx = (h, c), each (B, hidden_size) or
+    (hidden_size,). Returns (h', c') shaped like hx. `backend` as in lstm_triton.LSTM.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+        self.backend = backend
+
+    def forward(self, input, hx=None):
+        batched = check_cell_input(
+            input,
+            hx,
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            parameter=self.weight_ih,
+        )
+        backend = resolve_backend(self.backend, input.device)
+        if backend == "native":
+            return super().forward(input, hx)
+        x = (input if batched else input.unsqueeze(0)).unsqueeze(0)
+        if hx is not None:
+            hx = tuple(state.reshape(1, -1, self.hidden_size) for state in hx)
+        weights = [self.weight_ih, self.weight_hh]
+        if self.bias:
+            weights += [self.bias_ih, self.bias_hh]
+        _, (h, c) = lstm_layers(
+            x,
+            hx,
+            weights,
+            num_layers=1,
+            bidirectional=False,
+            has_bias=self.bias,
+            dropout=0.0,
+            training=self.training,
+            backend=backend,
+        )
+        if not batched:
+            return h.view(self.hidden_size), c.view(self.hidden_size)
+        return h[0], c[0]

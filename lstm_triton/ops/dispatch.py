@@ -1,0 +1,40 @@
+"""Which implementation runs an LSTM call: the one place that answers "what does auto pick"."""
+
+import importlib.util
+
+import torch
+
+BACKENDS = ("auto", "triton", "native", "reference")
+
+
+def check_backend_name(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown LSTM backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """Map a requested backend to the one that runs on `device`: triton, native or reference.
+
+    auto is triton on CUDA (native where Triton is not installed) and native elsewhere.
+    triton on a CPU tensor runs only when the kernels were built for Triton's interpreter.
+    """
+    check_backend_name(backend)
+    has_triton = importlib.util.find_spec("triton") is not None
+    if backend == "auto":
+        return "triton" if device.type == "cuda" and has_triton else "native"
+    if backend != "triton":
+        return backend
+    if not has_triton:
+        raise RuntimeError("backend='triton' needs the triton package, which is not installed")
+    if device.type == "cuda":
+        return "triton"
+    from lstm_triton.kernels.launch import INTERPRETED
+
+    if not INTERPRETED:
+        raise ValueError(
+            f"backend='triton' runs on CUDA tensors, got a tensor on {device}; on CPU use "
+            "backend='native' or 'reference', or set TRITON_INTERPRET=1 before triton is "
+            "imported to run the kernels in Triton's (slow) interpreter"
+        )
+    return "triton"

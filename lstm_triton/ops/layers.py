@@ -1,0 +1,44 @@
+"""A stack of LSTM layers with torch.nn.LSTM's semantics, on any per-layer implementation."""
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from lstm_triton.ops.reference import reference_layer
+from lstm_triton.ops.triton_layer import triton_layer
+
+LAYERS: dict[str, Callable] = {"triton": triton_layer, "reference": reference_layer}
+
+
+def lstm_layers(
+    x: torch.Tensor,
+    hx: tuple[torch.Tensor, torch.Tensor] | None,
+    flat_weights: Sequence[torch.Tensor],
+    *,
+    num_layers: int,
+    bidirectional: bool,
+    has_bias: bool,
+    dropout: float,
+    training: bool,
+    backend: str,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """x (T, B, I), hx ((L*D, B, H), (L*D, B, H)) or None -> y (T, B, D*H), (h_n, c_n).
+
+    flat_weights in torch.nn.LSTM's order (its _flat_weights); dropout on the outputs of
+    every layer but the last, in training only, as torch does.
+    """
+    layer = LAYERS[backend]
+    D = 2 if bidirectional else 1
+    per_layer = D * (4 if has_bias else 2)
+    h_n, c_n = [], []
+    for index in range(num_layers):
+        state = slice(index * D, (index + 1) * D)
+        h0, c0 = (None, None) if hx is None else (hx[0][state], hx[1][state])
+        weights = flat_weights[index * per_layer : (index + 1) * per_layer]
+        x, h, c = layer(x, h0, c0, weights, D, has_bias)
+        if dropout > 0 and training and index < num_layers - 1:
+            x = F.dropout(x, p=dropout, training=True)
+        h_n.append(h)
+        c_n.append(c)
+    return x, (torch.cat(h_n), torch.cat(c_n))

@@ -1,0 +1,62 @@
+"""The reference backend: a plain PyTorch step loop, differentiated by autograd.
+
+This is the readable specification the tests trust (after checking it against torch.nn.LSTM).
+The cell state and the gate sums are fp32 for every input dtype (fp64 for fp64), as in the
+kernels; h is rounded to the input dtype each step.
+"""
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from lstm_triton.kernels.precision import accumulator_dtype
+
+
+def lstm_cell_reference(
+    x: torch.Tensor,
+    h: torch.Tensor,
+    c: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None,
+    b_hh: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step: x (B, I), h (B, H) input dtype, c (B, H) accumulator dtype -> (h, c)."""
+    acc = c.dtype
+    z = F.linear(x.to(acc), w_ih.to(acc), None if b_ih is None else b_ih.to(acc))
+    z = z + F.linear(h.to(acc), w_hh.to(acc), None if b_hh is None else b_hh.to(acc))
+    i, f, g, o = z.chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return h.to(x.dtype), c
+
+
+def reference_layer(
+    x: torch.Tensor,
+    h0: torch.Tensor | None,
+    c0: torch.Tensor | None,
+    weights: Sequence[torch.Tensor],
+    num_directions: int,
+    has_bias: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One layer: x (T, B, I), h0/c0 (D, B, H) or None -> y (T, B, D*H), h_n, c_n (D, B, H)."""
+    T, B, _ = x.shape
+    per_direction = len(weights) // num_directions
+    H = weights[1].shape[1]
+    acc = accumulator_dtype(x.dtype)
+    outputs, h_n, c_n = [], [], []
+    for d in range(num_directions):
+        w_ih, w_hh, *biases = weights[d * per_direction : (d + 1) * per_direction]
+        b_ih, b_hh = biases if has_bias else (None, None)
+        h = x.new_zeros(B, H) if h0 is None else h0[d]
+        c = x.new_zeros(B, H, dtype=acc) if c0 is None else c0[d].to(acc)
+        steps = range(T) if d == 0 else reversed(range(T))
+        ys = [None] * T
+        for t in steps:
+            h, c = lstm_cell_reference(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+            ys[t] = h
+        outputs.append(torch.stack(ys))
+        h_n.append(h)
+        c_n.append(c.to(x.dtype))
+    return torch.cat(outputs, dim=-1), torch.stack(h_n), torch.stack(c_n)
