@@ -1,14 +1,85 @@
-"""Session setup shared by every test.
+"""Session setup and fixtures shared by every test.
 
 Without a GPU the Triton kernels run in Triton's interpreter on CPU tensors; the interpreter
 is chosen when a kernel is decorated, so TRITON_INTERPRET must be set before any kernel module
 is imported. With a GPU the kernels compile for it and the interpreter stays off, unless the
-caller set TRITON_INTERPRET explicitly.
+caller set TRITON_INTERPRET explicitly; `pytest -m gpu` then runs the CUDA cases.
 """
 
 import os
+from dataclasses import dataclass
 
+import pytest
 import torch
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    atol: float  # relative to the largest magnitude of the expected tensor (at least 1)
+    rtol: float
+
+
+# Errors against torch.nn.LSTM run in float64 on the same weights and inputs.
+# float64: only summation order differs (unit roundoff 1.1e-16; sums of < 10^4 terms).
+# float32: unit roundoff 6e-8; GEMM and recurrence sums of up to 4H*T*B ~ 10^4 terms give
+#   errors up to ~1e-6 at scale 1 (5e-7 seen on CPU), so 1e-5 leaves margin while a wrong
+#   gate, sign or step is off by > 1e-2.
+# float16 / bfloat16: h, the gate cache and dz are rounded to the dtype every step (as cuDNN
+#   does; the cell state stays fp32), i.e. about ten roundings of unit roundoff u (4.9e-4 for
+#   fp16, 3.9e-3 for bf16) along the longest chain of a 3-layer, 7-step case: 10u, rounded up
+#   (fp16 on CPU: 1e-3 seen, the same as the reference backend's own error).
+TOLERANCES = {
+    torch.float64: Tolerance(atol=1e-10, rtol=1e-10),
+    torch.float32: Tolerance(atol=1e-5, rtol=1e-5),
+    torch.float16: Tolerance(atol=5e-3, rtol=5e-3),
+    torch.bfloat16: Tolerance(atol=4e-2, rtol=4e-2),
+}
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, dtype: torch.dtype, what: str):
+    """actual (any dtype) against expected (float64 truth) with the table's tolerance."""
+    tol = TOLERANCES[dtype]
+    expected = expected.detach().double().cpu()
+    scale = max(1.0, expected.abs().max().item()) if expected.numel() else 1.0
+    torch.testing.assert_close(
+        actual.detach().double().cpu(),
+        expected,
+        atol=tol.atol * scale,
+        rtol=tol.rtol,
+        msg=lambda detail: f"{what} ({dtype}): {detail}",
+    )
+
+
+@pytest.fixture
+def close():
+    """The tolerance table's comparison, as a fixture for the test modules."""
+    return assert_close
+
+
+@pytest.fixture(
+    params=[pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=pytest.mark.gpu)]
+)
+def device(request) -> torch.device:
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def kernel_device(device) -> torch.device:
+    """A device the Triton kernels run on in this session."""
+    if device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("kernels on CPU tensors need TRITON_INTERPRET=1, off when a GPU is present")
+    return device
+
+
+@pytest.fixture
+def poison_empty():
+    """torch.empty fills with NaN, so an output element a kernel never writes fails a test."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    yield
+    torch.use_deterministic_algorithms(previous)

@@ -1,0 +1,146 @@
+"""lstm_triton.LSTM against torch.nn.LSTM: outputs, final states and every gradient.
+
+torch.nn.LSTM in float64 on the same weights is the truth for every backend and dtype; the
+reference backend is checked first, then the kernels.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+import lstm_triton
+
+
+@dataclass(frozen=True)
+class Case:
+    batch: int | None  # None: unbatched input
+    steps: int
+    input_size: int = 5
+    hidden_size: int = 37
+    num_layers: int = 1
+    bidirectional: bool = False
+    batch_first: bool = False
+    bias: bool = True
+    with_state: bool = False
+    dropout: float = 0.0
+
+    @property
+    def id(self) -> str:
+        parts = [f"B{self.batch}" if self.batch else "unbatched", f"T{self.steps}"]
+        parts += [f"I{self.input_size}", f"H{self.hidden_size}", f"L{self.num_layers}"]
+        flags = {
+            "bidir": self.bidirectional,
+            "batch_first": self.batch_first,
+            "nobias": not self.bias,
+            "h0c0": self.with_state,
+            f"dropout{self.dropout}-eval": self.dropout > 0,
+        }
+        return "-".join(parts + [name for name, on in flags.items() if on])
+
+
+CASES = [
+    Case(batch=1, steps=1),
+    Case(batch=3, steps=7, with_state=True),
+    Case(batch=1, steps=7, num_layers=3),
+    Case(batch=3, steps=1, num_layers=3, bidirectional=True),
+    Case(batch=3, steps=7, num_layers=2, bidirectional=True, with_state=True),
+    Case(batch=3, steps=7, batch_first=True, bias=False),
+    Case(batch=3, steps=7, num_layers=2, bidirectional=True, batch_first=True, with_state=True),
+    Case(batch=None, steps=7),
+    Case(batch=None, steps=7, num_layers=2, bidirectional=True, with_state=True),
+    Case(batch=3, steps=7, num_layers=2, dropout=0.5, with_state=True),
+    Case(batch=70, steps=3, hidden_size=70),
+]
+
+
+def make_inputs(case: Case, dtype: torch.dtype, device: torch.device, seed: int = 0):
+    """Input and (h0, c0) holding values exactly representable in `dtype`."""
+    generator = torch.Generator().manual_seed(seed)
+    D = 2 if case.bidirectional else 1
+    if case.batch is None:
+        x_shape, state_shape = (
+            (case.steps, case.input_size),
+            (case.num_layers * D, case.hidden_size),
+        )
+    else:
+        x_shape = (case.batch, case.steps) if case.batch_first else (case.steps, case.batch)
+        x_shape = (*x_shape, case.input_size)
+        state_shape = (case.num_layers * D, case.batch, case.hidden_size)
+    tensors = [torch.randn(x_shape, generator=generator)]
+    if case.with_state:
+        tensors += [torch.randn(state_shape, generator=generator) for _ in range(2)]
+    x, *state = (t.to(dtype=dtype, device=device).requires_grad_() for t in tensors)
+    return x, tuple(state) or None
+
+
+def exact_float64(x, state):
+    """The same values in float64 on CPU, as leaves of their own."""
+    x64 = x.detach().double().cpu().requires_grad_()
+    if state is None:
+        return x64, None
+    return x64, tuple(s.detach().double().cpu().requires_grad_() for s in state)
+
+
+def run(model: torch.nn.LSTM, x, state, seed: int = 1):
+    """Forward, then backward of a random linear function of output, h_n and c_n."""
+    y, (h_n, c_n) = model(x, state)
+    generator = torch.Generator().manual_seed(seed)
+    loss = sum(
+        (out * torch.randn(out.shape, generator=generator).to(out)).sum() for out in (y, h_n, c_n)
+    )
+    inputs = [x, *(state or ()), *model.parameters()]
+    grads = torch.autograd.grad(loss, inputs)
+    names = ["input", *(["h0", "c0"] if state else []), *(n for n, _ in model.named_parameters())]
+    return {
+        "output": y,
+        "h_n": h_n,
+        "c_n": c_n,
+        **{f"grad {n}": g for n, g in zip(names, grads, strict=True)},
+    }
+
+
+def compare_with_torch(case: Case, backend: str, dtype: torch.dtype, device, close) -> None:
+    torch.manual_seed(0)
+    kwargs = dict(
+        num_layers=case.num_layers,
+        bias=case.bias,
+        batch_first=case.batch_first,
+        dropout=case.dropout,
+        bidirectional=case.bidirectional,
+    )
+    ours = lstm_triton.LSTM(case.input_size, case.hidden_size, **kwargs, backend=backend)
+    ours.to(device=device, dtype=dtype)
+    truth = torch.nn.LSTM(case.input_size, case.hidden_size, **kwargs, dtype=torch.float64)
+    truth.load_state_dict(ours.state_dict())
+    if case.dropout:
+        truth.eval()
+        ours.eval()
+    x, state = make_inputs(case, dtype, device)
+    got = run(ours, x, state)
+    want = run(truth, *exact_float64(x, state))
+    assert got.keys() == want.keys()
+    for name, value in got.items():
+        assert value.dtype == dtype and value.device.type == device.type, name
+        close(value, want[name], dtype, name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_reference_backend_matches_torch(case, device, close):
+    compare_with_torch(case, "reference", torch.float32, device, close)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_triton_backend_matches_torch(case, kernel_device, close, poison_empty):
+    compare_with_torch(case, "triton", torch.float32, kernel_device, close)
+
+
+LOW_PRECISION_CASES = [CASES[4], CASES[6]]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("case", LOW_PRECISION_CASES, ids=lambda case: case.id)
+def test_triton_backend_low_precision(case, dtype, kernel_device, close, poison_empty):
+    if kernel_device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
+    compare_with_torch(case, "triton", dtype, kernel_device, close)
