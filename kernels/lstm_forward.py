@@ -4,23 +4,32 @@ For direction d (0: forward in time, 1: reverse) step s = 0..T-1 works on time t
 or t = T-1-s (d = 1). With P_t = x_t W_ih^T + b_ih + b_hh precomputed for every t by one GEMM,
 and torch.nn.LSTM's gate order:
 
-    z   = P_t + h_prev W_hh^T                                   (B, 4H)
+    z   = P_t + r_prev W^T                                      (B, 4H)
     i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
     c_t = f * c_prev + i * g
-    h_t = o * tanh(c_t)
+    r_t = o * tanh(c_t)
 
-h_prev, c_prev are the direction's previous step, or (h0, c0) at s = 0 (zeros when absent).
+Without projection W = W_hh and r is h. With proj_size, h_t = r_t W_hr^T, so
+h_prev W_hh^T = r_prev (W_hh W_hr)^T: the kernel runs on W = W_hh W_hr and r, and the caller
+projects all r_t with one GEMM afterwards. h0 W_hh^T is added by the caller to the gates of
+each row's first step, so a step reads h only from the previous step's output.
+
+With lengths, time t of row b is valid while t < lengths[b]: a padded step writes r = 0 and
+carries c unchanged, so each row's reverse direction starts from c0 at t = lengths[b] - 1 and
+reads zeros as its previous output (its h0 part being in the gates already).
+
 A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction and all four gates
-of those units, so the cell update is local; h_prev W_hh^T needs every unit of the previous
-step, which other programs wrote, hence one launch per step.
+of those units, so the cell update is local; r_prev W^T needs every unit of the previous step,
+which other programs wrote, hence one launch per step.
 
 Tensors, all contiguous (D directions, G = 4H, S = T or 2):
-    gates  (T, B, D*G)   in: P; out: the activated gates [i|f|g|o], the cache for backward
-    w_hh   (D, G, H)
-    h0, c0 (D, B, H)     input dtype
-    y      (T, B, D*H)   h_t, direction d in columns d*H:(d+1)*H (torch's bidirectional layout)
-    c_seq  (S, B, D, H)  cell states in step order, accumulator dtype; S = T keeps every step
-                         for backward, S = 2 alternates two slots when nothing is kept
+    gates   (T, B, D*G)   in: P; out: the activated gates [i|f|g|o], the cache for backward
+    w       (D, G, H)
+    c0      (D, B, H)     input dtype
+    lengths (B,)          int32, on the device
+    y       (T, B, D*H)   r_t, direction d in columns d*H:(d+1)*H (torch's bidirectional layout)
+    c_seq   (S, B, D, H)  cell states in step order, accumulator dtype; S = T keeps every step
+                          for backward, S = 2 alternates two slots when nothing is kept
 Sums and state are fp32 (fp64 for fp64 input); only stores to gates and y round to the input
 dtype. Training memory beyond y: gates (reusing the projection buffer) and c_seq, i.e.
 T*B*D*(4H * itemsize + H * 4) bytes.
@@ -38,9 +47,9 @@ from lstm_triton.kernels.precision import accumulator_dtype, dot_precision
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
 def _lstm_forward_step_kernel(
     gates_ptr,  # (T, B, D*4H)
-    w_hh_ptr,  # (D, 4H, H)
-    h0_ptr,  # (D, B, H)
+    w_ptr,  # (D, 4H, H)
     c0_ptr,  # (D, B, H)
+    lengths_ptr,  # (B,) int32
     y_ptr,  # (T, B, D*H)
     c_seq_ptr,  # (S, B, D, H)
     s,
@@ -51,7 +60,8 @@ def _lstm_forward_step_kernel(
     slot,
     slot_prev,
     FIRST: tl.constexpr,
-    HAS_STATE: tl.constexpr,
+    HAS_C0: tl.constexpr,
+    HAS_LENGTHS: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
@@ -70,6 +80,10 @@ def _lstm_forward_step_kernel(
     m_b = o_b < B
     m_h = o_h < H
     m_bh = m_b[:, None] & m_h[None, :]
+    if HAS_LENGTHS:
+        b_valid = (t < tl.load(lengths_ptr + o_b, mask=m_b, other=0))[:, None]
+    else:
+        b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
 
     p_z = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
     b_zi = tl.load(p_z, mask=m_bh, other=0.0).to(acc_dtype)
@@ -77,25 +91,24 @@ def _lstm_forward_step_kernel(
     b_zg = tl.load(p_z + 2 * H, mask=m_bh, other=0.0).to(acc_dtype)
     b_zo = tl.load(p_z + 3 * H, mask=m_bh, other=0.0).to(acc_dtype)
 
-    if HAS_STATE or not FIRST:
-        if FIRST:
-            p_h = h0_ptr + (i_d * B + o_b[:, None]) * H
-            b_c_prev = tl.load(
-                c0_ptr + (i_d * B + o_b[:, None]) * H + o_h[None, :], mask=m_bh, other=0.0
-            ).to(acc_dtype)
+    if FIRST:
+        if HAS_C0:
+            p_c0 = c0_ptr + (i_d * B + o_b[:, None]) * H + o_h[None, :]
+            b_c_prev = tl.load(p_c0, mask=m_bh, other=0.0).to(acc_dtype)
         else:
-            p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
-            b_c_prev = tl.load(
-                c_seq_ptr + ((slot_prev * B + o_b[:, None]) * D + i_d) * H + o_h[None, :],
-                mask=m_bh,
-                other=0.0,
-            )
-        # W_hh^T tile of gate q: rows k of h, columns j of this program's units.
-        p_w = w_hh_ptr + i_d * G * H + o_h[None, :] * H
+            b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
+    else:
+        p_c_prev = c_seq_ptr + ((slot_prev * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
+        b_c_prev = tl.load(p_c_prev, mask=m_bh, other=0.0)
+        # Rows whose previous step was padding read zeros from y: their h0 part is already in
+        # the gates of their first step.
+        p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
+        p_w = w_ptr + i_d * G * H + o_h[None, :] * H
         for k in range(0, H, BLOCK_K):
             o_k = k + tl.arange(0, BLOCK_K)
             m_k = o_k < H
             b_h = tl.load(p_h + o_k[None, :], mask=m_b[:, None] & m_k[None, :], other=0.0)
+            # W^T tile of each gate: rows k of h, columns j of this program's units.
             p_wk = p_w + o_k[:, None]
             m_kh = m_k[:, None] & m_h[None, :]
             b_wi = tl.load(p_wk, mask=m_kh, other=0.0)
@@ -106,21 +119,20 @@ def _lstm_forward_step_kernel(
             b_zf = tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION)
             b_zg = tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION)
             b_zo = tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION)
-    else:
-        b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
 
     b_i = sigmoid(b_zi)
     b_f = sigmoid(b_zf)
     b_g = tanh(b_zg)
     b_o = sigmoid(b_zo)
-    b_c = b_f * b_c_prev + b_i * b_g
-    b_h_new = b_o * tanh(b_c)
+    b_c = tl.where(b_valid, b_f * b_c_prev + b_i * b_g, b_c_prev)
+    b_h_new = tl.where(b_valid, b_o * tanh(b_c), 0.0)
 
     gate_dtype = gates_ptr.dtype.element_ty
-    tl.store(p_z, b_i.to(gate_dtype), mask=m_bh)
-    tl.store(p_z + H, b_f.to(gate_dtype), mask=m_bh)
-    tl.store(p_z + 2 * H, b_g.to(gate_dtype), mask=m_bh)
-    tl.store(p_z + 3 * H, b_o.to(gate_dtype), mask=m_bh)
+    m_store = m_bh & b_valid
+    tl.store(p_z, b_i.to(gate_dtype), mask=m_store)
+    tl.store(p_z + H, b_f.to(gate_dtype), mask=m_store)
+    tl.store(p_z + 2 * H, b_g.to(gate_dtype), mask=m_store)
+    tl.store(p_z + 3 * H, b_o.to(gate_dtype), mask=m_store)
     tl.store(c_seq_ptr + ((slot * B + o_b[:, None]) * D + i_d) * H + o_h[None, :], b_c, mask=m_bh)
     p_y = y_ptr + t * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
     tl.store(p_y, b_h_new.to(y_ptr.dtype.element_ty), mask=m_bh)
@@ -128,26 +140,26 @@ def _lstm_forward_step_kernel(
 
 def lstm_forward_recurrence(
     gates: torch.Tensor,
-    w_hh: torch.Tensor,
-    h0: torch.Tensor | None,
+    w: torch.Tensor,
     c0: torch.Tensor | None,
+    lengths: torch.Tensor | None,
     *,
     keep_cell_states: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the recurrence over all steps; returns y (T, B, D*H) and c_seq (S, B, D, H).
 
-    gates (T, B, D*4H) holds x W_ih^T + b on entry and the activated gates on return.
-    S is T with keep_cell_states (the backward's cache), else 2.
+    gates (T, B, D*4H) holds x W_ih^T + b (+ h0 W_hh^T at each row's first step) on entry and
+    the activated gates on return. S is T with keep_cell_states (the backward's cache), else 2.
     """
     T, B, DG = gates.shape
-    D, G, H = w_hh.shape
-    assert DG == D * G and G == 4 * H, f"gates {tuple(gates.shape)} vs w_hh {tuple(w_hh.shape)}"
-    assert gates.is_contiguous() and w_hh.is_contiguous()
-    assert w_hh.dtype == gates.dtype
-    assert (h0 is None) == (c0 is None)
-    if h0 is not None:
-        assert h0.shape == c0.shape == (D, B, H) and h0.is_contiguous() and c0.is_contiguous()
-        assert h0.dtype == c0.dtype == gates.dtype
+    D, G, H = w.shape
+    assert DG == D * G and G == 4 * H, f"gates {tuple(gates.shape)} vs w {tuple(w.shape)}"
+    assert gates.is_contiguous() and w.is_contiguous() and w.dtype == gates.dtype
+    if c0 is not None:
+        assert c0.shape == (D, B, H) and c0.is_contiguous() and c0.dtype == gates.dtype
+    if lengths is not None:
+        assert lengths.shape == (B,) and lengths.dtype == torch.int32
+        assert lengths.device == gates.device
 
     y = torch.empty((T, B, D * H), dtype=gates.dtype, device=gates.device)
     slots = T if keep_cell_states else 2
@@ -157,9 +169,9 @@ def lstm_forward_recurrence(
     for s in range(T):
         _lstm_forward_step_kernel[grid](
             gates_ptr=gates,
-            w_hh_ptr=w_hh,
-            h0_ptr=y if h0 is None else h0,
+            w_ptr=w,
             c0_ptr=y if c0 is None else c0,
+            lengths_ptr=y if lengths is None else lengths,
             y_ptr=y,
             c_seq_ptr=c_seq,
             s=s,
@@ -170,7 +182,8 @@ def lstm_forward_recurrence(
             slot=s % slots,
             slot_prev=(s - 1) % slots,
             FIRST=s == 0,
-            HAS_STATE=h0 is not None,
+            HAS_C0=c0 is not None,
+            HAS_LENGTHS=lengths is not None,
             DOT_PRECISION=dot_precision(gates.dtype),
             BLOCK_B=block_b,
             BLOCK_H=block_h,

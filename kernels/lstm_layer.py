@@ -1,14 +1,21 @@
 """One LSTM layer (one or two directions): the GEMMs around the fused recurrences.
 
-Forward:  P = x W_ih^T + (b_ih + b_hh) for all T*B rows and both directions as one GEMM, then
-          lstm_forward_recurrence.
-Backward: lstm_backward_recurrence gives dz (T, B, D*4H); then, with no atomics,
-          dx = dz W_ih (one GEMM over both directions), dW_ih = dz^T x, db = sum over T*B of dz,
-          dW_hh[d] = sum_t dz_t^T h_prev_t (two GEMMs per direction: the steps whose h_prev is
-          a row of y, and the first step whose h_prev is h0), dh0[d] = dz_first W_hh[d].
+Forward:
+    P = x W_ih^T + (b_ih + b_hh) for all T*B rows and both directions as one GEMM;
+    h0 W_hh^T added to the gates of each row's first step (time 0 forward; T-1, or
+    lengths[b]-1, reverse), so the kernels never read h0;
+    W = W_hh, or W_hh W_hr with proj_size (see lstm_forward);
+    r = lstm_forward_recurrence; y = r, or r W_hr^T with proj_size (one GEMM).
+Backward, with no atomics:
+    dr = dy (or dy W_hr), dr_n = dh_n (or dh_n W_hr); dz = lstm_backward_recurrence;
+    dx = dz W_ih (one GEMM over both directions), dW_ih = dz^T x, db = sum of dz over T*B;
+    dW_hh[d] = sum_t dz_t^T h_prev_t: the steps whose h_prev is a row of y (one GEMM) plus each
+        row's first step, whose h_prev is h0; dh0[d] = dz_first W_hh[d];
+    dW_hr[d] = sum_t dh_t^T r_t with dh_t = dy_t + dz_next W_hh[d] (+ dh_n at the last step).
 
-Shapes: x (T, B, I), w_ih (D, 4H, I), w_hh (D, 4H, H), bias (D, 4H) = b_ih + b_hh or None,
-h0/c0 (D, B, H) or None, y (T, B, D*H). Everything contiguous, one dtype; the op settles that.
+Shapes (P = proj_size or H): x (T, B, I), w_ih (D, 4H, I), w_hh (D, 4H, P), bias (D, 4H) =
+b_ih + b_hh or None, w_hr (D, P, H) or None, h0 (D, B, P), c0 (D, B, H), lengths (B,) int32 on
+the device or None, y (T, B, D*P). Everything contiguous and of one dtype: the op settles that.
 """
 
 from typing import NamedTuple
@@ -20,24 +27,65 @@ from lstm_triton.kernels.lstm_forward import lstm_forward_recurrence
 
 
 class LayerForward(NamedTuple):
-    y: torch.Tensor  # (T, B, D*H)
-    h_n: torch.Tensor  # (D, B, H)
+    y: torch.Tensor  # (T, B, D*P)
+    h_n: torch.Tensor  # (D, B, P)
     c_n: torch.Tensor  # (D, B, H), input dtype
     gates: torch.Tensor  # (T, B, D*4H) activated gates, the backward's cache
     c_seq: torch.Tensor  # (T or 2, B, D, H) cell states in step order, accumulator dtype
+    r: torch.Tensor  # (T, B, D*H) the unprojected output with proj_size, else y itself
 
 
 class LayerGrads(NamedTuple):
     x: torch.Tensor | None  # (T, B, I)
-    h0: torch.Tensor | None  # (D, B, H)
+    h0: torch.Tensor | None  # (D, B, P)
     c0: torch.Tensor | None  # (D, B, H)
     w_ih: torch.Tensor | None  # (D, 4H, I)
-    w_hh: torch.Tensor | None  # (D, 4H, H)
+    w_hh: torch.Tensor | None  # (D, 4H, P)
     bias: torch.Tensor | None  # (D, 4H), the gradient of b_ih and of b_hh alike
+    w_hr: torch.Tensor | None  # (D, P, H)
 
 
-def _last_time(direction: int, steps: int) -> int:
-    return steps - 1 if direction == 0 else 0
+def _first_time(direction: int, steps: int, lengths: torch.Tensor | None):
+    """Time of each row's first step: an int, or a (B,) index with lengths in reverse."""
+    if direction == 0:
+        return 0
+    return steps - 1 if lengths is None else lengths.long() - 1
+
+
+def _last_time(direction: int, steps: int, lengths: torch.Tensor | None):
+    if direction == 1:
+        return 0
+    return steps - 1 if lengths is None else lengths.long() - 1
+
+
+def _rows_at(seq: torch.Tensor, time) -> tuple:
+    """Index of seq (T, B, ...) picking, for every row b, time `time` (int or (B,) index);
+    each row once, so `seq[index] += value` adds without collisions."""
+    if isinstance(time, int):
+        return (time,)
+    return (time, torch.arange(seq.shape[1], device=seq.device))
+
+
+def _direction(seq: torch.Tensor, d: int, width: int) -> torch.Tensor:
+    return seq[..., d * width : (d + 1) * width]
+
+
+def _project(r: torch.Tensor, w_hr: torch.Tensor) -> torch.Tensor:
+    """r (T, B, D*H) -> r W_hr^T per direction (T, B, D*P); w_hr (D, P, H)."""
+    T, B, _ = r.shape
+    D, P, H = w_hr.shape
+    return torch.einsum("ndh,dph->ndp", r.view(T * B, D, H), w_hr).reshape(T, B, D * P)
+
+
+def _unproject(dy: torch.Tensor, w_hr: torch.Tensor) -> torch.Tensor:
+    """dy (T, B, D*P) -> dy W_hr per direction (T, B, D*H); w_hr (D, P, H)."""
+    T, B, _ = dy.shape
+    D, P, H = w_hr.shape
+    return torch.einsum("ndp,dph->ndh", dy.view(T * B, D, P), w_hr).reshape(T, B, D * H)
+
+
+def _recurrent_weight(w_hh: torch.Tensor, w_hr: torch.Tensor | None) -> torch.Tensor:
+    return w_hh if w_hr is None else torch.bmm(w_hh, w_hr)
 
 
 def lstm_layer_forward(
@@ -45,14 +93,16 @@ def lstm_layer_forward(
     w_ih: torch.Tensor,
     w_hh: torch.Tensor,
     bias: torch.Tensor | None,
+    w_hr: torch.Tensor | None,
     h0: torch.Tensor | None,
     c0: torch.Tensor | None,
+    lengths: torch.Tensor | None,
     *,
     keep_cache: bool,
 ) -> LayerForward:
     """Run one layer; keep_cache=False (inference) keeps two cell-state slots instead of T."""
     T, B, I = x.shape
-    D, G, H = w_hh.shape
+    D, G, P = w_hh.shape
     assert x.is_contiguous() and w_ih.is_contiguous() and w_ih.shape == (D, G, I)
     x2d, w2d = x.view(T * B, I), w_ih.view(D * G, I)
     if bias is None:
@@ -60,11 +110,20 @@ def lstm_layer_forward(
     else:
         gates = torch.addmm(bias.reshape(D * G), x2d, w2d.t())
     gates = gates.view(T, B, D * G)
-    y, c_seq = lstm_forward_recurrence(gates, w_hh, h0, c0, keep_cell_states=keep_cache)
-    h_n = torch.stack([y[_last_time(d, T), :, d * H : (d + 1) * H] for d in range(D)])
+    if h0 is not None:
+        h0_part = torch.bmm(h0, w_hh.transpose(1, 2))
+        for d in range(D):
+            _direction(gates, d, G)[_rows_at(gates, _first_time(d, T, lengths))] += h0_part[d]
+
+    w = _recurrent_weight(w_hh, w_hr).contiguous()
+    r, c_seq = lstm_forward_recurrence(gates, w, c0, lengths, keep_cell_states=keep_cache)
+    y = r if w_hr is None else _project(r, w_hr)
+    h_n = torch.stack(
+        [_direction(y, d, P)[_rows_at(y, _last_time(d, T, lengths))] for d in range(D)]
+    )
     c_n = c_seq[(T - 1) % c_seq.shape[0]].transpose(0, 1)
     c_n = c_n.to(dtype=x.dtype, memory_format=torch.contiguous_format, copy=True)
-    return LayerForward(y, h_n, c_n, gates, c_seq)
+    return LayerForward(y, h_n, c_n, gates, c_seq, r)
 
 
 def lstm_layer_backward(
@@ -74,17 +133,25 @@ def lstm_layer_backward(
     x: torch.Tensor,
     w_ih: torch.Tensor,
     w_hh: torch.Tensor,
+    w_hr: torch.Tensor | None,
     h0: torch.Tensor | None,
     c0: torch.Tensor | None,
+    lengths: torch.Tensor | None,
     fwd: LayerForward,
     *,
-    needs_grad: tuple[bool, bool, bool, bool, bool],
+    needs_grad: tuple[bool, bool, bool, bool, bool, bool],
 ) -> LayerGrads:
-    """Gradients of one layer; needs_grad says which of (x, h0/c0, w_ih, w_hh, bias) to make."""
-    need_x, need_state, need_w_ih, need_w_hh, need_bias = needs_grad
+    """Gradients of one layer; needs_grad says which of (x, h0/c0, w_ih, w_hh, bias, w_hr)."""
+    need_x, need_state, need_w_ih, need_w_hh, need_bias, need_w_hr = needs_grad
     T, B, I = x.shape
-    D, G, H = w_hh.shape
-    dz, dc0 = lstm_backward_recurrence(dy, dh_n, dc_n, fwd.gates, fwd.c_seq, w_hh, c0)
+    D, G, P = w_hh.shape
+    if w_hr is None:
+        dr, dr_n = dy, dh_n
+    else:
+        dr = _unproject(dy, w_hr)
+        dr_n = torch.bmm(dh_n, w_hr)
+    w = _recurrent_weight(w_hh, w_hr).contiguous()
+    dz, dc0 = lstm_backward_recurrence(dr, dr_n, dc_n, fwd.gates, fwd.c_seq, w, c0, lengths)
     dz2d = dz.view(T * B, D * G)
 
     dx = torch.mm(dz2d, w_ih.view(D * G, I)).view(T, B, I) if need_x else None
@@ -93,25 +160,33 @@ def lstm_layer_backward(
     if need_bias:
         db = dz2d.sum(0, dtype=fwd.c_seq.dtype).to(dz.dtype).view(D, G)
 
-    first_dz = [dz[T - 1 - _last_time(d, T), :, d * G : (d + 1) * G] for d in range(D)]
+    first_dz = torch.stack(
+        [_direction(dz, d, G)[_rows_at(dz, _first_time(d, T, lengths))] for d in range(D)]
+    )
     dh0 = dc0_out = None
     if need_state:
-        dh0 = torch.bmm(torch.stack(first_dz), w_hh)
+        dh0 = torch.bmm(first_dz, w_hh)
         dc0_out = dc0.to(dz.dtype)
 
-    dw_hh = None
-    if need_w_hh:
-        dw_hh = torch.empty_like(w_hh)
-        for d in range(D):
-            # h_prev of time t is y at t-1 (forward) or t+1 (reverse); the first step's is h0.
-            if d == 0:
-                later, earlier = slice(1, None), slice(None, -1)
-            else:
-                later, earlier = slice(None, -1), slice(1, None)
-            dz_d = dz[later, :, d * G : (d + 1) * G].reshape(-1, G)
-            y_d = fwd.y[earlier, :, d * H : (d + 1) * H].reshape(-1, H)
+    dw_hh = torch.empty_like(w_hh) if need_w_hh else None
+    dw_hr = torch.empty_like(w_hr) if need_w_hr else None
+    for d in range(D):
+        # h_prev of time t is y at t-1 (forward) or t+1 (reverse); a row's first step has h0.
+        if d == 0:
+            later, earlier = slice(1, None), slice(None, -1)
+        else:
+            later, earlier = slice(None, -1), slice(1, None)
+        dz_d, y_d = _direction(dz, d, G), _direction(fwd.y, d, P)
+        if need_w_hh:
+            dz_later, y_earlier = dz_d[later].reshape(-1, G), y_d[earlier].reshape(-1, P)
             if h0 is None:
-                torch.mm(dz_d.t(), y_d, out=dw_hh[d])
+                torch.mm(dz_later.t(), y_earlier, out=dw_hh[d])
             else:
-                torch.addmm(first_dz[d].t() @ h0[d], dz_d.t(), y_d, out=dw_hh[d])
-    return LayerGrads(dx, dh0, dc0_out, dw_ih, dw_hh, db)
+                torch.addmm(first_dz[d].t() @ h0[d], dz_later.t(), y_earlier, out=dw_hh[d])
+        if need_w_hr:
+            dh = _direction(dy, d, P).clone()
+            dh[earlier] += dz_d[later] @ w_hh[d]
+            dh[_rows_at(dh, _last_time(d, T, lengths))] += dh_n[d]
+            r_d = _direction(fwd.r, d, w_hr.shape[2])
+            torch.mm(dh.reshape(-1, P).t(), r_d.reshape(-1, w_hr.shape[2]), out=dw_hr[d])
+    return LayerGrads(dx, dh0, dc0_out, dw_ih, dw_hh, db, dw_hr)

@@ -1,7 +1,7 @@
 """Plain-PyTorch twins of the recurrence launchers: same arguments, same results, same caches.
 
-Tests hold each Triton launcher against its twin here; the equations and tensor layouts are in
-lstm_forward.py and lstm_backward.py.
+Tests hold each Triton launcher against its twin here; the equations, the handling of lengths
+and the tensor layouts are in lstm_forward.py and lstm_backward.py.
 """
 
 import torch
@@ -13,34 +13,45 @@ def _time(direction: int, step: int, steps: int) -> int:
     return step if direction == 0 else steps - 1 - step
 
 
+def _valid(lengths: torch.Tensor | None, t: int, batch: int, device) -> torch.Tensor:
+    """(B, 1) bool: which rows have a real step at time t."""
+    if lengths is None:
+        return torch.ones(batch, 1, dtype=torch.bool, device=device)
+    return (t < lengths).view(batch, 1)
+
+
 def lstm_forward_recurrence_reference(
     gates: torch.Tensor,
-    w_hh: torch.Tensor,
-    h0: torch.Tensor | None,
+    w: torch.Tensor,
     c0: torch.Tensor | None,
+    lengths: torch.Tensor | None,
     *,
     keep_cell_states: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Twin of lstm_forward.lstm_forward_recurrence."""
     T, B, _ = gates.shape
-    D, G, H = w_hh.shape
+    D, G, H = w.shape
     acc = accumulator_dtype(gates.dtype)
     y = torch.empty((T, B, D * H), dtype=gates.dtype, device=gates.device)
     slots = T if keep_cell_states else 2
     c_seq = torch.empty((slots, B, D, H), dtype=acc, device=gates.device)
     for d in range(D):
-        h = torch.zeros(B, H, dtype=gates.dtype, device=gates.device) if h0 is None else h0[d]
+        r = torch.zeros(B, H, dtype=gates.dtype, device=gates.device)
         c = torch.zeros(B, H, dtype=acc, device=gates.device) if c0 is None else c0[d].to(acc)
         for s in range(T):
             t = _time(d, s, T)
-            z = gates[t, :, d * G : (d + 1) * G].to(acc) + (h.to(acc) @ w_hh[d].to(acc).t())
+            valid = _valid(lengths, t, B, gates.device)
+            z = gates[t, :, d * G : (d + 1) * G].to(acc) + r.to(acc) @ w[d].to(acc).t()
             i, f, g, o = z.chunk(4, dim=1)
             i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-            c = f * c + i * g
-            h = (o * c.tanh()).to(gates.dtype)
-            gates[t, :, d * G : (d + 1) * G] = torch.cat([i, f, g, o], dim=1).to(gates.dtype)
+            c = torch.where(valid, f * c + i * g, c)
+            r = torch.where(valid, o * c.tanh(), 0.0).to(gates.dtype)
+            activated = torch.cat([i, f, g, o], dim=1).to(gates.dtype)
+            gates[t, :, d * G : (d + 1) * G] = torch.where(
+                valid, activated, gates[t, :, d * G : (d + 1) * G]
+            )
             c_seq[s % slots, :, d] = c
-            y[t, :, d * H : (d + 1) * H] = h
+            y[t, :, d * H : (d + 1) * H] = r
     return y, c_seq
 
 
@@ -50,21 +61,25 @@ def lstm_backward_recurrence_reference(
     dc_n: torch.Tensor,
     gates: torch.Tensor,
     c_seq: torch.Tensor,
-    w_hh: torch.Tensor,
+    w: torch.Tensor,
     c0: torch.Tensor | None,
+    lengths: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Twin of lstm_backward.lstm_backward_recurrence."""
     T, B, _ = gates.shape
-    D, G, H = w_hh.shape
+    D, G, H = w.shape
     acc = c_seq.dtype
     dgates = torch.empty_like(gates)
     dc0 = torch.empty((D, B, H), dtype=acc, device=gates.device)
     for d in range(D):
-        dh = dh_n[d].to(acc)
+        dr_next = torch.zeros(B, H, dtype=acc, device=gates.device)
         dc = dc_n[d].to(acc)
         for s in reversed(range(T)):
             t = _time(d, s, T)
-            dh = dh + dy[t, :, d * H : (d + 1) * H].to(acc)
+            valid = _valid(lengths, t, B, gates.device)
+            last = (t == (lengths - 1) * (1 - d)).view(B, 1) if lengths is not None else s == T - 1
+            dr = dr_next + torch.where(valid, dy[t, :, d * H : (d + 1) * H].to(acc), 0.0)
+            dr = dr + torch.where(valid & last, dh_n[d].to(acc), 0.0)
             i, f, g, o = gates[t, :, d * G : (d + 1) * G].to(acc).chunk(4, dim=1)
             c = c_seq[s, :, d]
             if s > 0:
@@ -74,18 +89,19 @@ def lstm_backward_recurrence_reference(
             else:
                 c_prev = torch.zeros_like(c)
             tc = c.tanh()
-            dc = dc + dh * o * (1 - tc * tc)
+            dc_step = dc + dr * o * (1 - tc * tc)
             dz = torch.cat(
                 [
-                    dc * g * i * (1 - i),
-                    dc * c_prev * f * (1 - f),
-                    dc * i * (1 - g * g),
-                    dh * tc * o * (1 - o),
+                    dc_step * g * i * (1 - i),
+                    dc_step * c_prev * f * (1 - f),
+                    dc_step * i * (1 - g * g),
+                    dr * tc * o * (1 - o),
                 ],
                 dim=1,
-            ).to(gates.dtype)
+            )
+            dz = torch.where(valid, dz, 0.0).to(gates.dtype)
             dgates[t, :, d * G : (d + 1) * G] = dz
-            dc = dc * f
-            dh = dz.to(acc) @ w_hh[d].to(acc)
+            dc = torch.where(valid, dc_step * f, dc)
+            dr_next = dz.to(acc) @ w[d].to(acc)
         dc0[d] = dc
     return dgates, dc0

@@ -1,16 +1,6 @@
 """The `backend` option that LSTM and LSTMCell add to their torch.nn parents."""
 
-import warnings
-
 from lstm_triton.ops import check_backend_name
-
-_warned: set[str] = set()
-
-
-def warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 class BackendOption:

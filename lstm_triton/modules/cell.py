@@ -51,7 +51,6 @@ class LSTMCell(BackendOption, nn.LSTMCell):
             weights,
             num_layers=1,
             bidirectional=False,
-            has_bias=self.bias,
             dropout=0.0,
             training=self.training,
             backend=backend,

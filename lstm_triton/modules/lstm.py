@@ -1,28 +1,40 @@
-"""LSTM: torch.nn.LSTM with the same constructor, parameters and results, on Triton kernels."""
+"""LSTM: torch.nn.LSTM's constructor, parameters and results, on fused Triton kernels."""
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstm_triton.modules.backend import BackendOption, warn_once
-from lstm_triton.modules.validation import check_sequence_input
+from lstm_triton.modules.backend import BackendOption
+from lstm_triton.modules.validation import (
+    check_lengths,
+    check_packed_input,
+    check_sequence_input,
+)
 from lstm_triton.ops import lstm_layers, resolve_backend
 
 
-class LSTM(BackendOption, nn.LSTM):
+class LSTM(BackendOption, nn.RNNBase):
     """A drop-in torch.nn.LSTM whose forward and backward run on fused Triton kernels.
 
-    Constructor, parameter names and shapes (weight_ih_l0, ..., _reverse), initialisation,
-    inputs and outputs are torch.nn.LSTM's, so state_dicts load both ways. The only addition
-    is keyword-only `backend`: "auto" (triton on CUDA, native elsewhere), "triton" (the
-    kernels; CPU tensors only under TRITON_INTERPRET=1), "native" (torch's own: cuDNN or
-    ATen) or "reference" (a plain PyTorch step loop).
+    Constructor, parameter names and shapes (weight_ih_l0, ..., weight_hr_l0, ..._reverse),
+    initialisation, inputs and outputs are torch.nn.LSTM's, so state_dicts load both ways.
+    Additions: keyword-only `backend`, "auto" (triton on CUDA, native elsewhere), "triton"
+    (the kernels; CPU tensors only under TRITON_INTERPRET=1), "native" (torch's own: cuDNN or
+    ATen) or "reference" (a plain PyTorch step loop); and `lengths` in forward.
 
-    Shapes: input (T, B, input_size), or (B, T, input_size) with batch_first, or (T, input_size)
-    unbatched; hx = (h0, c0), each (num_layers * D, B, hidden_size) (no B when unbatched).
-    Returns output (T, B, D * hidden_size) and (h_n, c_n) shaped like hx.
-    PackedSequence input and proj_size > 0 run on the native backend for now, with a warning.
+    Shapes (D = 2 if bidirectional else 1, P = proj_size or hidden_size): input (T, B, I), or
+    (B, T, I) with batch_first, or (T, I) unbatched, or a PackedSequence; hx = (h0, c0) with
+    h0 (num_layers*D, B, P) and c0 (num_layers*D, B, hidden_size) (no B when unbatched).
+    Returns output (T, B, D*P) (a PackedSequence for packed input) and (h_n, c_n) like hx.
+
+    It is an nn.RNNBase in LSTM mode with nn.LSTM's methods rather than an nn.LSTM subclass:
+    torch.compile graph-breaks on every instance of nn.LSTM, and this module must compile.
     """
+
+    get_expected_cell_size = nn.LSTM.get_expected_cell_size
+    check_forward_args = nn.LSTM.check_forward_args
+    permute_hidden = nn.LSTM.permute_hidden
+    _native_forward = nn.LSTM.forward
 
     def __init__(
         self,
@@ -40,6 +52,7 @@ class LSTM(BackendOption, nn.LSTM):
         backend: str = "auto",
     ) -> None:
         super().__init__(
+            "LSTM",
             input_size,
             hidden_size,
             num_layers,
@@ -53,37 +66,41 @@ class LSTM(BackendOption, nn.LSTM):
         )
         self.backend = backend
 
-    def forward(self, input, hx=None):
-        if isinstance(input, PackedSequence) or self.proj_size > 0:
-            return self._native_fallback(input, hx)
-        num_directions = 2 if self.bidirectional else 1
+    def forward(self, input, hx=None, lengths=None):
+        """input, hx as torch.nn.LSTM; lengths (B,) ints in [1, T] for padded batched input:
+        row b stops after lengths[b] steps, its padded outputs are zero and its (h_n, c_n)
+        are those of its last step (as with a PackedSequence, without packing)."""
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise ValueError("lengths are given by the PackedSequence; pass one, not both")
+            return self._forward_packed(input, hx)
         batched = check_sequence_input(
-            input,
-            hx,
-            input_size=self.input_size,
-            state_sizes=(self.hidden_size, self.hidden_size),
-            num_states=self.num_layers * num_directions,
-            batch_first=self.batch_first,
-            parameter=self._flat_weights[0],
+            input, hx, batch_first=self.batch_first, **self._expected_shapes()
         )
+        if lengths is not None:
+            lengths = check_lengths(lengths, input, batched=batched, batch_first=self.batch_first)
         backend = resolve_backend(self.backend, input.device)
         if backend == "native":
-            return super().forward(input, hx)
+            if lengths is None:
+                return self._native_forward(input, hx)
+            return self._native_padded(input, hx, lengths)
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         if hx is not None and not batched:
             hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+        if lengths is not None:
+            lengths = lengths.to(device=input.device, dtype=torch.int32, non_blocking=True)
         y, (h_n, c_n) = lstm_layers(
             x,
             hx,
             self._flat_weights,
             num_layers=self.num_layers,
             bidirectional=self.bidirectional,
-            has_bias=self.bias,
             dropout=self.dropout,
             training=self.training,
             backend=backend,
+            lengths=lengths,
         )
         if not batched:
             return y.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
@@ -91,13 +108,36 @@ class LSTM(BackendOption, nn.LSTM):
             y = y.transpose(0, 1)
         return y, (h_n, c_n)
 
-    def _native_fallback(self, input, hx):
-        data = input.data if isinstance(input, PackedSequence) else input
-        device = data.device if isinstance(data, torch.Tensor) else self._flat_weights[0].device
-        if resolve_backend(self.backend, device) != "native":
-            what = "PackedSequence input" if isinstance(input, PackedSequence) else "proj_size > 0"
-            warn_once(
-                f"lstm_triton.LSTM: {what} has no Triton kernel yet and runs on torch's "
-                f"native LSTM (backend={self.backend!r} requested); shown once"
-            )
-        return super().forward(input, hx)
+    def _expected_shapes(self) -> dict:
+        num_directions = 2 if self.bidirectional else 1
+        return {
+            "input_size": self.input_size,
+            "state_sizes": (self.proj_size or self.hidden_size, self.hidden_size),
+            "num_states": self.num_layers * num_directions,
+            "parameter": self._flat_weights[0],
+        }
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """Runs the padded path with lengths; returns output packed as torch does."""
+        batch = int(packed.batch_sizes[0])
+        check_packed_input(packed.data, batch, hx, **self._expected_shapes())
+        if resolve_backend(self.backend, packed.data.device) == "native":
+            return self._native_forward(packed, hx)
+        padded, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
+        output, state = self.forward(padded, hx, lengths)
+        if packed.sorted_indices is not None:
+            output = output.index_select(0 if self.batch_first else 1, packed.sorted_indices)
+            lengths = lengths[packed.sorted_indices.cpu()]
+        data = pack_padded_sequence(output, lengths, batch_first=self.batch_first).data
+        indices = (packed.sorted_indices, packed.unsorted_indices)
+        return PackedSequence(data, packed.batch_sizes, *indices), state
+
+    def _native_padded(self, input, hx, lengths):
+        """torch's own LSTM has no lengths argument: it runs packed and pads again."""
+        packed = pack_padded_sequence(
+            input, lengths.cpu(), batch_first=self.batch_first, enforce_sorted=False
+        )
+        output, state = self._native_forward(packed, hx)
+        steps = input.shape[1 if self.batch_first else 0]
+        padded, _ = pad_packed_sequence(output, batch_first=self.batch_first, total_length=steps)
+        return padded, state

@@ -115,3 +115,58 @@ def check_cell_input(
         shape = (*input.shape[:-1], hidden_size)
         check_state(hx, input, [shape, shape], names=("h", "c"))
     return input.dim() == 2
+
+
+def check_lengths(
+    lengths: object, input: torch.Tensor, *, batched: bool, batch_first: bool
+) -> torch.Tensor:
+    """lengths must be B integers in [1, T], on the CPU or on the input's device."""
+    if not batched:
+        raise ValueError(
+            f"lengths needs a batched input, got an unbatched one of shape {tuple(input.shape)}"
+        )
+    if isinstance(lengths, (list, tuple)):
+        lengths = torch.tensor(lengths)
+    if not isinstance(lengths, torch.Tensor):
+        raise TypeError(f"lengths must be a tensor or a list of ints, got {type(lengths).__name__}")
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(f"lengths must be integers, got {lengths.dtype}")
+    steps, batch = (input.shape[1], input.shape[0]) if batch_first else input.shape[:2]
+    if tuple(lengths.shape) != (batch,):
+        raise ValueError(
+            f"lengths must have shape ({batch},), one per sequence of the input of shape "
+            f"{tuple(input.shape)}, got {tuple(lengths.shape)}"
+        )
+    if lengths.device.type != "cpu" and lengths.device != input.device:
+        raise ValueError(
+            f"lengths must be on the cpu or on the input's device {input.device}, got "
+            f"{lengths.device}"
+        )
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    if shortest < 1:
+        raise ValueError(f"lengths must be >= 1 (every sequence needs a step), got {shortest}")
+    if longest > steps:
+        raise ValueError(f"lengths must be <= T={steps}, the input's steps, got {longest}")
+    return lengths
+
+
+def check_packed_input(
+    data: torch.Tensor,
+    batch: int,
+    hx: object,
+    *,
+    input_size: int,
+    state_sizes: tuple[int, int],
+    num_states: int,
+    parameter: torch.Tensor,
+) -> None:
+    """Checks a PackedSequence's data (N, input_size) and hx for its `batch` sequences."""
+    check_tensor(data, "PackedSequence.data")
+    if data.dim() != 2 or data.size(-1) != input_size:
+        raise ValueError(
+            f"PackedSequence.data must have shape (N, input_size={input_size}), got "
+            f"{tuple(data.shape)}"
+        )
+    check_matches_parameters(data, parameter)
+    if hx is not None:
+        check_state(hx, data, [(num_states, batch, size) for size in state_sizes])

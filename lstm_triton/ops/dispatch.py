@@ -16,13 +16,19 @@ def check_backend_name(backend: str) -> str:
 def resolve_backend(backend: str, device: torch.device) -> str:
     """Map a requested backend to the one that runs on `device`: triton, native or reference.
 
-    auto is triton on CUDA (native where Triton is not installed) and native elsewhere.
+    auto is triton on CUDA (native where Triton is not installed) and native elsewhere;
+    native on CPU runs as reference inside torch.compile.
     triton on a CPU tensor runs only when the kernels were built for Triton's interpreter.
     """
     check_backend_name(backend)
     has_triton = importlib.util.find_spec("triton") is not None
     if backend == "auto":
         return "triton" if device.type == "cuda" and has_triton else "native"
+    if backend == "native" and device.type == "cpu" and torch.compiler.is_compiling():
+        # torch 2.13's inductor cannot compile the oneDNN LSTM that torch's CPU decomposition
+        # picks when only the weights need gradients; the reference is that decomposition's
+        # other branch, the same step loop.
+        return "reference"
     if backend != "triton":
         return backend
     if not has_triton:

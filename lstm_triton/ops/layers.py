@@ -18,25 +18,27 @@ def lstm_layers(
     *,
     num_layers: int,
     bidirectional: bool,
-    has_bias: bool,
     dropout: float,
     training: bool,
     backend: str,
+    lengths: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """x (T, B, I), hx ((L*D, B, H), (L*D, B, H)) or None -> y (T, B, D*H), (h_n, c_n).
+    """x (T, B, I), hx ((L*D, B, P), (L*D, B, H)) or None -> y (T, B, D*P), (h_n, c_n).
 
-    flat_weights in torch.nn.LSTM's order (its _flat_weights); dropout on the outputs of
-    every layer but the last, in training only, as torch does.
+    flat_weights in torch.nn.LSTM's order (its _flat_weights: per layer and direction w_ih,
+    w_hh[, b_ih, b_hh][, w_hr]); lengths (B,) int32 on x's device, or None; dropout on the
+    outputs of every layer but the last, in training only, as torch does.
     """
     layer = LAYERS[backend]
     D = 2 if bidirectional else 1
-    per_layer = D * (4 if has_bias else 2)
+    per_layer = len(flat_weights) // num_layers
+    has_bias = (per_layer // D) in (4, 5)
     h_n, c_n = [], []
     for index in range(num_layers):
         state = slice(index * D, (index + 1) * D)
         h0, c0 = (None, None) if hx is None else (hx[0][state], hx[1][state])
         weights = flat_weights[index * per_layer : (index + 1) * per_layer]
-        x, h, c = layer(x, h0, c0, weights, D, has_bias)
+        x, h, c = layer(x, h0, c0, weights, D, has_bias, lengths)
         if dropout > 0 and training and index < num_layers - 1:
             x = F.dropout(x, p=dropout, training=True)
         h_n.append(h)

@@ -2,7 +2,8 @@
 
 This is the readable specification the tests trust (after checking it against torch.nn.LSTM).
 The cell state and the gate sums are fp32 for every input dtype (fp64 for fp64), as in the
-kernels; h is rounded to the input dtype each step.
+kernels; h is rounded to the input dtype each step. With lengths, a row stops updating h and c
+after its last step and its padded outputs are zero.
 """
 
 from collections.abc import Sequence
@@ -21,14 +22,17 @@ def lstm_cell_reference(
     w_hh: torch.Tensor,
     b_ih: torch.Tensor | None,
     b_hh: torch.Tensor | None,
+    w_hr: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step: x (B, I), h (B, H) input dtype, c (B, H) accumulator dtype -> (h, c)."""
+    """One step: x (B, I), h (B, P) input dtype, c (B, H) accumulator dtype -> (h, c)."""
     acc = c.dtype
     z = F.linear(x.to(acc), w_ih.to(acc), None if b_ih is None else b_ih.to(acc))
     z = z + F.linear(h.to(acc), w_hh.to(acc), None if b_hh is None else b_hh.to(acc))
     i, f, g, o = z.chunk(4, dim=-1)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
+    if w_hr is not None:
+        h = F.linear(h, w_hr.to(acc))
     return h.to(x.dtype), c
 
 
@@ -39,23 +43,31 @@ def reference_layer(
     weights: Sequence[torch.Tensor],
     num_directions: int,
     has_bias: bool,
+    lengths: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One layer: x (T, B, I), h0/c0 (D, B, H) or None -> y (T, B, D*H), h_n, c_n (D, B, H)."""
+    """One layer: x (T, B, I), h0 (D, B, P), c0 (D, B, H) or None, lengths (B,) or None
+    -> y (T, B, D*P), h_n (D, B, P), c_n (D, B, H). weights as torch.nn.LSTM's per direction:
+    w_ih, w_hh[, b_ih, b_hh][, w_hr]."""
     T, B, _ = x.shape
     per_direction = len(weights) // num_directions
-    H = weights[1].shape[1]
     acc = accumulator_dtype(x.dtype)
     outputs, h_n, c_n = [], [], []
     for d in range(num_directions):
-        w_ih, w_hh, *biases = weights[d * per_direction : (d + 1) * per_direction]
-        b_ih, b_hh = biases if has_bias else (None, None)
-        h = x.new_zeros(B, H) if h0 is None else h0[d]
-        c = x.new_zeros(B, H, dtype=acc) if c0 is None else c0[d].to(acc)
+        w_ih, w_hh, *rest = weights[d * per_direction : (d + 1) * per_direction]
+        b_ih, b_hh = rest[:2] if has_bias else (None, None)
+        w_hr = rest[-1] if len(rest) in (1, 3) else None
+        h = x.new_zeros(B, w_hh.shape[1]) if h0 is None else h0[d]
+        c = x.new_zeros(B, w_hh.shape[0] // 4, dtype=acc) if c0 is None else c0[d].to(acc)
         steps = range(T) if d == 0 else reversed(range(T))
         ys = [None] * T
         for t in steps:
-            h, c = lstm_cell_reference(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
-            ys[t] = h
+            h_new, c_new = lstm_cell_reference(x[t], h, c, w_ih, w_hh, b_ih, b_hh, w_hr)
+            if lengths is None:
+                h, c, ys[t] = h_new, c_new, h_new
+            else:
+                valid = (t < lengths).unsqueeze(1)
+                h, c = torch.where(valid, h_new, h), torch.where(valid, c_new, c)
+                ys[t] = torch.where(valid, h_new, 0.0)
         outputs.append(torch.stack(ys))
         h_n.append(h)
         c_n.append(c.to(x.dtype))

@@ -1,89 +1,179 @@
-"""The triton backend's autograd op: one LSTM layer, both directions, on the fused kernels."""
+"""The triton backend's op: one LSTM layer, both directions, on the fused kernels.
+
+Forward and backward are torch.library custom ops (with fake implementations and autograd),
+so torch.compile(fullgraph=True) keeps the LSTM inside its graph and autograd sees one node
+per layer. Contiguity and dtypes are settled here, once; the kernels' launchers assert them.
+"""
 
 from collections.abc import Sequence
 
 import torch
-from torch.autograd.function import once_differentiable
+from torch import Tensor
+
+from lstm_triton.kernels.precision import accumulator_dtype
+
+_NO_TENSOR_SHAPE = (0,)  # custom ops return tensors, never None: an empty one stands for it
 
 
-def _stacked(weights: Sequence[torch.Tensor], start: int, step: int) -> torch.Tensor:
-    """Weights of every direction as one (D, ...) tensor; a view when there is one direction."""
-    picked = weights[start::step]
-    return picked[0].unsqueeze(0) if len(picked) == 1 else torch.stack(picked)
+def _or_empty(tensor: Tensor | None, like: Tensor) -> Tensor:
+    return like.new_empty(_NO_TENSOR_SHAPE) if tensor is None else tensor
 
 
-class TritonLSTMLayer(torch.autograd.Function):
-    """forward(x (T, B, I), h0, c0 (D, B, H) or None, D, has_bias, *weights) -> y, h_n, c_n.
+@torch.library.custom_op("lstm_triton::layer_forward", mutates_args=())
+def layer_forward(
+    x: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    bias: Tensor | None,
+    w_hr: Tensor | None,
+    h0: Tensor | None,
+    c0: Tensor | None,
+    lengths: Tensor | None,
+    keep_cache: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """-> y, h_n, c_n, and the backward's cache: gates, c_seq, r (empty without proj_size)."""
+    # Imported on first use: Triton fixes interpreter mode when the kernels are imported,
+    # and `import lstm_triton` should not import Triton for the other backends.
+    from lstm_triton.kernels.lstm_layer import lstm_layer_forward
 
-    weights are torch.nn.LSTM's per direction: w_ih, w_hh[, b_ih, b_hh].
-    """
-
-    @staticmethod
-    def forward(ctx, x, h0, c0, num_directions, has_bias, *weights):
-        # Imported on first use: Triton fixes interpreter mode when the kernels are imported,
-        # and `import lstm_triton` should not import Triton for the other backends.
-        from lstm_triton.kernels.lstm_layer import lstm_layer_forward
-
-        per_direction = 4 if has_bias else 2
-        w_ih = _stacked(weights, 0, per_direction).contiguous()
-        w_hh = _stacked(weights, 1, per_direction).contiguous()
-        bias = None
-        if has_bias:
-            bias = _stacked(weights, 2, per_direction) + _stacked(weights, 3, per_direction)
-        fwd = lstm_layer_forward(x, w_ih, w_hh, bias, h0, c0, keep_cache=any(ctx.needs_input_grad))
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, fwd.y, fwd.gates, fwd.c_seq)
-        ctx.has_bias = has_bias
-        return fwd.y, fwd.h_n, fwd.c_n
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dy, dh_n, dc_n):
-        from lstm_triton.kernels.lstm_layer import LayerForward, lstm_layer_backward
-
-        x, h0, c0, w_ih, w_hh, y, gates, c_seq = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        per_direction = 4 if ctx.has_bias else 2
-        weight_needs = need[5:]
-        grads = lstm_layer_backward(
-            dy.contiguous(),
-            dh_n.contiguous(),
-            dc_n.contiguous(),
-            x,
-            w_ih,
-            w_hh,
-            h0,
-            c0,
-            LayerForward(y, None, None, gates, c_seq),
-            needs_grad=(
-                need[0],
-                need[1] or need[2],
-                any(weight_needs[0::per_direction]),
-                any(weight_needs[1::per_direction]),
-                ctx.has_bias
-                and any(weight_needs[2::per_direction] + weight_needs[3::per_direction]),
-            ),
-        )
-        weight_grads = []
-        for d in range(w_hh.shape[0]):
-            weight_grads += [_pick(grads.w_ih, d), _pick(grads.w_hh, d)]
-            if ctx.has_bias:
-                weight_grads += [_pick(grads.bias, d)] * 2
-        return grads.x, grads.h0, grads.c0, None, None, *weight_grads
+    out = lstm_layer_forward(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache=keep_cache)
+    r = out.r if w_hr is not None else None
+    return out.y, out.h_n, out.c_n, out.gates, out.c_seq, _or_empty(r, x)
 
 
-def _pick(grad: torch.Tensor | None, direction: int) -> torch.Tensor | None:
-    return None if grad is None else grad[direction]
+@layer_forward.register_fake
+def _layer_forward_fake(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache):
+    T, B, _ = x.shape
+    D, G, P = w_hh.shape
+    H = G // 4
+    c_seq = x.new_empty((T if keep_cache else 2, B, D, H), dtype=accumulator_dtype(x.dtype))
+    r = x.new_empty((T, B, D * H)) if w_hr is not None else x.new_empty(_NO_TENSOR_SHAPE)
+    return (
+        x.new_empty((T, B, D * P)),
+        x.new_empty((D, B, P)),
+        x.new_empty((D, B, H)),
+        x.new_empty((T, B, D * G)),
+        c_seq,
+        r,
+    )
+
+
+@torch.library.custom_op("lstm_triton::layer_backward", mutates_args=())
+def layer_backward(
+    dy: Tensor,
+    dh_n: Tensor,
+    dc_n: Tensor,
+    x: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    w_hr: Tensor | None,
+    h0: Tensor | None,
+    c0: Tensor | None,
+    lengths: Tensor | None,
+    y: Tensor,
+    gates: Tensor,
+    c_seq: Tensor,
+    r: Tensor,
+    needs_grad: list[bool],
+) -> list[Tensor]:
+    """-> grads of x, h0, c0, w_ih, w_hh, bias, w_hr; empty where needs_grad says no."""
+    from lstm_triton.kernels.lstm_layer import LayerForward, lstm_layer_backward
+
+    cache = LayerForward(y, None, None, gates, c_seq, r if w_hr is not None else y)
+    grads = lstm_layer_backward(
+        dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, lengths, cache, needs_grad=tuple(needs_grad)
+    )
+    return [_or_empty(grad, x) for grad in grads]
+
+
+@layer_backward.register_fake
+def _layer_backward_fake(
+    dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r, needs_grad
+):
+    need_x, need_state, need_w_ih, need_w_hh, need_bias, need_w_hr = needs_grad
+    D, G, P = w_hh.shape
+    shapes = [
+        x.shape if need_x else None,
+        (D, x.shape[1], P) if need_state else None,
+        (D, x.shape[1], G // 4) if need_state else None,
+        w_ih.shape if need_w_ih else None,
+        w_hh.shape if need_w_hh else None,
+        (D, G) if need_bias else None,
+        w_hr.shape if need_w_hr else None,
+    ]
+    return [x.new_empty(shape or _NO_TENSOR_SHAPE) for shape in shapes]
+
+
+def _save_for_backward(ctx, inputs, output):
+    x, w_ih, w_hh, _bias, w_hr, h0, c0, lengths, _keep_cache = inputs
+    y, _, _, gates, c_seq, r = output
+    ctx.save_for_backward(x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r)
+
+
+def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
+    x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r = ctx.saved_tensors
+    need_x, need_w_ih, need_w_hh, need_bias, need_w_hr, need_h0, need_c0, *_ = ctx.needs_input_grad
+    needs = [need_x, need_h0 or need_c0, need_w_ih, need_w_hh, need_bias, need_w_hr]
+    grads = layer_backward(
+        dy.contiguous(),
+        dh_n.contiguous(),
+        dc_n.contiguous(),
+        x,
+        w_ih,
+        w_hh,
+        w_hr,
+        h0,
+        c0,
+        lengths,
+        y,
+        gates,
+        c_seq,
+        r,
+        needs,
+    )
+    grad_needed = [need_x, need_h0 or need_c0, *needs[1:]]
+    dx, dh0, dc0, dw_ih, dw_hh, db, dw_hr = (
+        grad if need else None for grad, need in zip(grads, grad_needed, strict=True)
+    )
+    return dx, dw_ih, dw_hh, db, dw_hr, dh0, dc0, None, None
+
+
+layer_forward.register_autograd(_backward, setup_context=_save_for_backward)
+
+
+def _stacked(tensors: Sequence[Tensor]) -> Tensor:
+    """Per-direction tensors as one (D, ...) tensor; a view when there is one direction."""
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(list(tensors))
 
 
 def triton_layer(
-    x: torch.Tensor,
-    h0: torch.Tensor | None,
-    c0: torch.Tensor | None,
-    weights: Sequence[torch.Tensor],
+    x: Tensor,
+    h0: Tensor | None,
+    c0: Tensor | None,
+    weights: Sequence[Tensor],
     num_directions: int,
     has_bias: bool,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One layer on the kernels: x (T, B, I) -> y (T, B, D*H), h_n, c_n (D, B, H)."""
+    lengths: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One layer on the kernels: x (T, B, I) -> y (T, B, D*P), h_n (D, B, P), c_n (D, B, H).
+
+    weights are torch.nn.LSTM's per direction: w_ih, w_hh[, b_ih, b_hh][, w_hr].
+    lengths (B,) int32 on x's device, or None.
+    """
+    per_direction = len(weights) // num_directions
+    by_direction = [
+        weights[d * per_direction : (d + 1) * per_direction] for d in range(num_directions)
+    ]
+    w_ih = _stacked([w[0] for w in by_direction]).contiguous()
+    w_hh = _stacked([w[1] for w in by_direction]).contiguous()
+    bias = _stacked([w[2] + w[3] for w in by_direction]) if has_bias else None
+    has_proj = per_direction in (3, 5)
+    w_hr = _stacked([w[-1] for w in by_direction]).contiguous() if has_proj else None
     if h0 is not None:
         h0, c0 = h0.contiguous(), c0.contiguous()
-    return TritonLSTMLayer.apply(x.contiguous(), h0, c0, num_directions, has_bias, *weights)
+    x = x.contiguous()
+    keep_cache = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x, w_ih, w_hh, bias, w_hr, h0, c0)
+    )
+    y, h_n, c_n, *_ = layer_forward(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache)
+    return y, h_n, c_n

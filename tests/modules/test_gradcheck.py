@@ -23,7 +23,6 @@ def test_triton_op_gradcheck(bidirectional, kernel_device):
             weights,
             num_layers=L,
             bidirectional=bidirectional,
-            has_bias=True,
             dropout=0.0,
             training=True,
             backend="triton",

@@ -1,13 +1,15 @@
 """lstm_triton.LSTM against torch.nn.LSTM: outputs, final states and every gradient.
 
 torch.nn.LSTM in float64 on the same weights is the truth for every backend and dtype; the
-reference backend is checked first, then the kernels.
+reference backend is checked first, then the kernels. With lengths, ours runs on the padded
+input and torch on the same input packed (the only way torch takes lengths).
 """
 
 from dataclasses import dataclass
 
 import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import lstm_triton
 
@@ -24,6 +26,8 @@ class Case:
     bias: bool = True
     with_state: bool = False
     dropout: float = 0.0
+    proj_size: int = 0
+    lengths: tuple[int, ...] | None = None
 
     @property
     def id(self) -> str:
@@ -35,6 +39,8 @@ class Case:
             "nobias": not self.bias,
             "h0c0": self.with_state,
             f"dropout{self.dropout}-eval": self.dropout > 0,
+            f"P{self.proj_size}": self.proj_size > 0,
+            f"lengths{'_'.join(map(str, self.lengths or ()))}": self.lengths is not None,
         }
         return "-".join(parts + [name for name, on in flags.items() if on])
 
@@ -51,6 +57,19 @@ CASES = [
     Case(batch=None, steps=7, num_layers=2, bidirectional=True, with_state=True),
     Case(batch=3, steps=7, num_layers=2, dropout=0.5, with_state=True),
     Case(batch=70, steps=3, hidden_size=70),
+    Case(batch=3, steps=7, proj_size=5, with_state=True),
+    Case(batch=3, steps=7, num_layers=2, bidirectional=True, proj_size=5, with_state=True),
+    Case(batch=4, steps=7, lengths=(7, 3, 5, 1)),
+    Case(batch=4, steps=7, num_layers=2, bidirectional=True, with_state=True, lengths=(2, 7, 7, 4)),
+    Case(
+        batch=4,
+        steps=7,
+        bidirectional=True,
+        batch_first=True,
+        proj_size=5,
+        with_state=True,
+        lengths=(7, 5, 3, 1),
+    ),
 ]
 
 
@@ -58,18 +77,16 @@ def make_inputs(case: Case, dtype: torch.dtype, device: torch.device, seed: int 
     """Input and (h0, c0) holding values exactly representable in `dtype`."""
     generator = torch.Generator().manual_seed(seed)
     D = 2 if case.bidirectional else 1
+    batch = () if case.batch is None else (case.batch,)
     if case.batch is None:
-        x_shape, state_shape = (
-            (case.steps, case.input_size),
-            (case.num_layers * D, case.hidden_size),
-        )
+        x_shape = (case.steps, case.input_size)
     else:
         x_shape = (case.batch, case.steps) if case.batch_first else (case.steps, case.batch)
         x_shape = (*x_shape, case.input_size)
-        state_shape = (case.num_layers * D, case.batch, case.hidden_size)
     tensors = [torch.randn(x_shape, generator=generator)]
     if case.with_state:
-        tensors += [torch.randn(state_shape, generator=generator) for _ in range(2)]
+        for size in (case.proj_size or case.hidden_size, case.hidden_size):
+            tensors.append(torch.randn(case.num_layers * D, *batch, size, generator=generator))
     x, *state = (t.to(dtype=dtype, device=device).requires_grad_() for t in tensors)
     return x, tuple(state) or None
 
@@ -82,9 +99,21 @@ def exact_float64(x, state):
     return x64, tuple(s.detach().double().cpu().requires_grad_() for s in state)
 
 
-def run(model: torch.nn.LSTM, x, state, seed: int = 1):
+def forward(model, x, state, lengths):
+    """Ours takes lengths; torch.nn.LSTM takes the input packed."""
+    if lengths is None:
+        return model(x, state)
+    if not isinstance(model, torch.nn.LSTM):
+        return model(x, state, lengths=torch.tensor(lengths))
+    packed = pack_padded_sequence(x, torch.tensor(lengths), model.batch_first, enforce_sorted=False)
+    y, final = model(packed, state)
+    steps = x.shape[1 if model.batch_first else 0]
+    return pad_packed_sequence(y, model.batch_first, total_length=steps)[0], final
+
+
+def run(model, x, state, lengths=None, seed: int = 1):
     """Forward, then backward of a random linear function of output, h_n and c_n."""
-    y, (h_n, c_n) = model(x, state)
+    y, (h_n, c_n) = forward(model, x, state, lengths)
     generator = torch.Generator().manual_seed(seed)
     loss = sum(
         (out * torch.randn(out.shape, generator=generator).to(out)).sum() for out in (y, h_n, c_n)
@@ -108,6 +137,7 @@ def compare_with_torch(case: Case, backend: str, dtype: torch.dtype, device, clo
         batch_first=case.batch_first,
         dropout=case.dropout,
         bidirectional=case.bidirectional,
+        proj_size=case.proj_size,
     )
     ours = lstm_triton.LSTM(case.input_size, case.hidden_size, **kwargs, backend=backend)
     ours.to(device=device, dtype=dtype)
@@ -117,8 +147,8 @@ def compare_with_torch(case: Case, backend: str, dtype: torch.dtype, device, clo
         truth.eval()
         ours.eval()
     x, state = make_inputs(case, dtype, device)
-    got = run(ours, x, state)
-    want = run(truth, *exact_float64(x, state))
+    got = run(ours, x, state, case.lengths)
+    want = run(truth, *exact_float64(x, state), case.lengths)
     assert got.keys() == want.keys()
     for name, value in got.items():
         assert value.dtype == dtype and value.device.type == device.type, name
@@ -135,7 +165,7 @@ def test_triton_backend_matches_torch(case, kernel_device, close, poison_empty):
     compare_with_torch(case, "triton", torch.float32, kernel_device, close)
 
 
-LOW_PRECISION_CASES = [CASES[4], CASES[6]]
+LOW_PRECISION_CASES = [CASES[4], CASES[6], CASES[-1]]
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
