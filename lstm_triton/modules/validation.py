@@ -21,7 +21,8 @@ def check_tensor(value: object, name: str) -> torch.Tensor:
 
 
 def check_matches_parameters(input: torch.Tensor, parameter: torch.Tensor) -> None:
-    if input.dtype != parameter.dtype:
+    autocast = torch.is_autocast_enabled(input.device.type)
+    if input.dtype != parameter.dtype and not autocast:
         raise TypeError(
             f"input is {input.dtype} but the parameters are {parameter.dtype}; cast the input "
             f"or the module (module.to({input.dtype}))"
@@ -143,9 +144,13 @@ def check_lengths(
             f"{lengths.device}"
         )
     shortest, longest = int(lengths.min()), int(lengths.max())
-    if shortest < 1:
+    if torch.compiler.is_compiling():
+        # Values are unknown while tracing: the graph asserts them when it runs.
+        torch._check_value(shortest >= 1, lambda: "lengths must be >= 1")
+        torch._check_value(longest <= steps, lambda: "lengths must be <= the input's steps")
+    elif shortest < 1:
         raise ValueError(f"lengths must be >= 1 (every sequence needs a step), got {shortest}")
-    if longest > steps:
+    elif longest > steps:
         raise ValueError(f"lengths must be <= T={steps}, the input's steps, got {longest}")
     return lengths
 
