@@ -21,7 +21,10 @@ def check_tensor(value: object, name: str) -> torch.Tensor:
 
 
 def check_matches_parameters(input: torch.Tensor, parameter: torch.Tensor) -> None:
-    autocast = torch.is_autocast_enabled(input.device.type)
+    device_type = input.device.type
+    autocast = torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(
+        device_type
+    )
     if input.dtype != parameter.dtype and not autocast:
         raise TypeError(
             f"input is {input.dtype} but the parameters are {parameter.dtype}; cast the input "
