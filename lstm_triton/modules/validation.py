@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 import torch
 
+from lstm_triton.ops import autocast_dtype
+
 
 def _describe(tensor: torch.Tensor) -> str:
     return f"shape {tuple(tensor.shape)}, {tensor.dtype}, on {tensor.device}"
@@ -21,11 +23,7 @@ def check_tensor(value: object, name: str) -> torch.Tensor:
 
 
 def check_matches_parameters(input: torch.Tensor, parameter: torch.Tensor) -> None:
-    device_type = input.device.type
-    autocast = torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(
-        device_type
-    )
-    if input.dtype != parameter.dtype and not autocast:
+    if input.dtype != parameter.dtype and autocast_dtype(input.device.type) is None:
         raise TypeError(
             f"input is {input.dtype} but the parameters are {parameter.dtype}; cast the input "
             f"or the module (module.to({input.dtype}))"

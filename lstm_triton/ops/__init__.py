@@ -1,11 +1,17 @@
 """Autograd ops and backend dispatch under the lstm_triton modules."""
 
-from lstm_triton.ops.dispatch import BACKENDS, check_backend_name, resolve_backend
+from lstm_triton.ops.dispatch import (
+    BACKENDS,
+    autocast_dtype,
+    check_backend_name,
+    resolve_backend,
+)
 from lstm_triton.ops.layers import lstm_layers
 from lstm_triton.ops.reference import lstm_cell_reference
 
 __all__ = [
     "BACKENDS",
+    "autocast_dtype",
     "check_backend_name",
     "lstm_cell_reference",
     "lstm_layers",

@@ -44,3 +44,10 @@ def resolve_backend(backend: str, device: torch.device) -> str:
             "imported to run the kernels in Triton's (slow) interpreter"
         )
     return "triton"
+
+
+def autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The dtype torch.autocast casts to on this device type now, or None when it is off."""
+    if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type):
+        return torch.get_autocast_dtype(device_type)
+    return None

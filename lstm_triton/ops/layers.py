@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from lstm_triton.ops.dispatch import autocast_dtype
 from lstm_triton.ops.reference import reference_layer
 from lstm_triton.ops.triton_layer import triton_layer
 
@@ -29,16 +30,15 @@ def lstm_layers(
     w_hh[, b_ih, b_hh][, w_hr]); lengths (B,) int32 on x's device, or None; dropout on the
     outputs of every layer but the last, in training only, as torch does.
     """
-    device_type = x.device.type
-    if torch.is_autocast_enabled(device_type):
+    dtype = autocast_dtype(x.device.type)
+    if dtype is not None:
         # As torch's own LSTM under autocast: the GEMMs in the autocast dtype (the cell state
         # stays fp32 in both implementations), outputs in that dtype, fp32 gradients for the
         # fp32 parameters through the casts.
-        dtype = torch.get_autocast_dtype(device_type)
         x = x.to(dtype)
         hx = None if hx is None else (hx[0].to(dtype), hx[1].to(dtype))
         flat_weights = [w.to(dtype) for w in flat_weights]
-        with torch.autocast(device_type, enabled=False):
+        with torch.autocast(x.device.type, enabled=False):
             return lstm_layers(
                 x,
                 hx,
