@@ -1,7 +1,10 @@
 """Launch settings shared by the LSTM kernels."""
 
+import torch
 import triton
 from triton import knobs
+
+from lstm_triton.kernels.contract import Cell
 
 INTERPRETED: bool = bool(knobs.runtime.interpret)
 """True when the kernels were built for Triton's CPU interpreter (TRITON_INTERPRET=1 at import)."""
@@ -11,3 +14,13 @@ def block_sizes(batch: int, hidden: int) -> tuple[int, int, int]:
     """(BLOCK_B, BLOCK_H, BLOCK_K); tl.dot needs every side >= 16."""
     block_b = min(64, max(16, triton.next_power_of_2(batch)))
     return block_b, 32, 32
+
+
+def zoneout_arguments(cell: Cell, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kernels' zone_h / zone_c pointers: the masks, or the probabilities as (1,) tensors
+    of the accumulator dtype `like` has (a float argument would be fp32), or placeholders."""
+    if cell.zoneout_mode == 1:
+        return cell.zoneout_h, cell.zoneout_c
+    if cell.zoneout_mode == 2:
+        return like.new_tensor([cell.zoneout_h]), like.new_tensor([cell.zoneout_c])
+    return like, like

@@ -7,12 +7,15 @@ and cell states saved by the forward (see lstm_forward, whose r and W this mirro
     dr    = dy_t + dz_next W   (+ dr_n at the row's last valid step)
     tc    = tanh(c_t)
     do    = dr * tc * o (1 - o)
-    dc    = dc_next + dr * o (1 - tc^2)         (dc_n on entry)
+    dc    = dc_next + dr * o (1 - tc^2) + do p_o  (dc_n on entry)
     di    = dc * g * i (1 - i)
     df    = dc * c_prev * f (1 - f)
     dg    = dc * i (1 - g^2)
     dz_t  = [di | df | dg | do]                 gradient of the gate pre-activations
-    dc_prev = dc * f
+    dc_prev = dc * f + di p_i + df p_f
+
+The peephole terms p_* are there only with PEEPHOLE; with other activations each derivative
+above (y (1 - y), 1 - y^2) is that activation's, taken from its output.
 
 With lengths, padded steps (t >= lengths[b]) write dz = 0 and pass dc through unchanged, their
 dy is ignored, and dr_n enters at the row's last valid step (t = lengths[b] - 1 forward, t = 0
@@ -36,9 +39,9 @@ import torch
 import triton
 import triton.language as tl
 
-from lstm_triton.kernels.activations import tanh
-from lstm_triton.kernels.launch import block_sizes
-from lstm_triton.kernels.precision import accumulator_dtype, dot_precision
+from lstm_triton.kernels.activations import activate, activation_slope
+from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
+from lstm_triton.kernels.launch import block_sizes, zoneout_arguments
 
 
 @triton.jit(do_not_specialize=["s", "T", "B"])
@@ -49,8 +52,12 @@ def _lstm_backward_step_kernel(
     c_seq_ptr,  # (T, B, D, H)
     c0_ptr,  # (D, B, H)
     w_ptr,  # (D, 4H, H)
+    peephole_ptr,  # (D, 3, H) for the gates i, f, o
     lengths_ptr,  # (B,) int32
+    zone_h_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
+    zone_c_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
     dc_ptr,  # (D, B, H)
+    dh_keep_ptr,  # (D, B, H)
     dgates_ptr,  # (T, B, D*4H)
     s,
     T,
@@ -59,8 +66,15 @@ def _lstm_backward_step_kernel(
     D,
     FIRST: tl.constexpr,
     LAST: tl.constexpr,
-    HAS_C0: tl.constexpr,
+    HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
+    PEEPHOLE: tl.constexpr,
+    ZONEOUT: tl.constexpr,
+    ACT_I: tl.constexpr,
+    ACT_F: tl.constexpr,
+    ACT_G: tl.constexpr,
+    ACT_O: tl.constexpr,
+    ACT_C: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
@@ -109,21 +123,50 @@ def _lstm_backward_step_kernel(
     b_g = tl.load(p_g + 2 * H, mask=m_valid, other=0.0).to(acc_dtype)
     b_o = tl.load(p_g + 3 * H, mask=m_valid, other=0.0).to(acc_dtype)
     p_c = c_seq_ptr + ((s * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
-    b_c = tl.load(p_c, mask=m_valid, other=0.0)
     if FIRST:
-        if HAS_C0:
+        if HAS_STATE:
             b_c_prev = tl.load(c0_ptr + o_state, mask=m_valid, other=0.0).to(acc_dtype)
         else:
             b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
     else:
         b_c_prev = tl.load(p_c - B * D * H, mask=m_valid, other=0.0)
+    b_dc = tl.load(dc_ptr + o_state, mask=m_bh, other=0.0)
 
-    b_tc = tanh(b_c)
-    b_do = b_dr * b_tc * b_o * (1.0 - b_o)
-    b_dc = tl.load(dc_ptr + o_state, mask=m_bh, other=0.0) + b_dr * b_o * (1.0 - b_tc * b_tc)
-    b_di = b_dc * b_g * b_i * (1.0 - b_i)
-    b_df = b_dc * b_c_prev * b_f * (1.0 - b_f)
-    b_dg = b_dc * b_i * (1.0 - b_g * b_g)
+    if ZONEOUT > 0:
+        if ZONEOUT == 1:
+            p_zone = ((t * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
+            b_keep_h = tl.load(zone_h_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
+            b_keep_c = tl.load(zone_c_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
+        else:
+            b_keep_h = tl.load(zone_h_ptr)
+            b_keep_c = tl.load(zone_c_ptr)
+        # The kept part of h goes straight to h_prev, next launch (padding passes it on);
+        # the rest flows through this step's cell. The cell's own new state is recomputed.
+        b_dh_keep = tl.load(dh_keep_ptr + o_state, mask=m_bh, other=0.0)
+        b_dr += tl.where(b_valid, b_dh_keep, 0.0)
+        tl.store(dh_keep_ptr + o_state, tl.where(b_valid, b_keep_h * b_dr, b_dh_keep), mask=m_bh)
+        b_dr = (1.0 - b_keep_h) * b_dr
+        b_c = b_f * b_c_prev + b_i * b_g
+        b_dc_new = (1.0 - b_keep_c) * b_dc
+    else:
+        b_c = tl.load(p_c, mask=m_valid, other=0.0)
+        b_dc_new = b_dc
+
+    b_tc = activate(b_c, ACT_C)
+    b_do = b_dr * b_tc * activation_slope(b_o, ACT_O)
+    b_dc_new += b_dr * b_o * activation_slope(b_tc, ACT_C)
+    if PEEPHOLE:
+        p_peep = peephole_ptr + i_d * 3 * H + o_h[None, :]
+        b_dc_new += b_do * tl.load(p_peep + 2 * H, mask=m_h[None, :], other=0.0).to(acc_dtype)
+    b_di = b_dc_new * b_g * activation_slope(b_i, ACT_I)
+    b_df = b_dc_new * b_c_prev * activation_slope(b_f, ACT_F)
+    b_dg = b_dc_new * b_i * activation_slope(b_g, ACT_G)
+    b_dc_prev = b_dc_new * b_f
+    if ZONEOUT > 0:
+        b_dc_prev += b_keep_c * b_dc
+    if PEEPHOLE:
+        b_dc_prev += b_di * tl.load(p_peep, mask=m_h[None, :], other=0.0).to(acc_dtype)
+        b_dc_prev += b_df * tl.load(p_peep + H, mask=m_h[None, :], other=0.0).to(acc_dtype)
 
     dz_dtype = dgates_ptr.dtype.element_ty
     p_dz_t = dgates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
@@ -131,7 +174,7 @@ def _lstm_backward_step_kernel(
     tl.store(p_dz_t + H, tl.where(b_valid, b_df, 0.0).to(dz_dtype), mask=m_bh)
     tl.store(p_dz_t + 2 * H, tl.where(b_valid, b_dg, 0.0).to(dz_dtype), mask=m_bh)
     tl.store(p_dz_t + 3 * H, tl.where(b_valid, b_do, 0.0).to(dz_dtype), mask=m_bh)
-    tl.store(dc_ptr + o_state, b_dc * b_f, mask=m_valid)
+    tl.store(dc_ptr + o_state, b_dc_prev, mask=m_valid)
 
 
 def lstm_backward_recurrence(
@@ -143,10 +186,13 @@ def lstm_backward_recurrence(
     w: torch.Tensor,
     c0: torch.Tensor | None,
     lengths: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run the reverse-time recurrence; returns dgates (T, B, D*4H) and dc0 (D, B, H).
+    *,
+    cell: Cell = TORCH_CELL,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the reverse-time recurrence; returns dgates (T, B, D*4H), dc0 and dh0_kept (D, B, H).
 
-    dc0 is in the accumulator dtype. The gradient of h0 and the weights are the caller's GEMMs.
+    dc0 and dh0_kept (the part of dh0 that zoneout keeps; zeros without it) are in the
+    accumulator dtype. The rest of dh0 and the weights' gradients are the caller's GEMMs.
     """
     T, B, DG = gates.shape
     D, G, H = w.shape
@@ -161,9 +207,12 @@ def lstm_backward_recurrence(
         assert c0.shape == (D, B, H) and c0.is_contiguous()
     if lengths is not None:
         assert lengths.shape == (B,) and lengths.dtype == torch.int32
+    zoneout = cell.zoneout_mode
 
     dgates = torch.empty_like(gates)
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)
+    dh_kept = torch.zeros_like(dc)
+    zone_h, zone_c = zoneout_arguments(cell, dc)
     block_b, block_h, block_k = block_sizes(B, H)
     grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
     for s in reversed(range(T)):
@@ -174,8 +223,12 @@ def lstm_backward_recurrence(
             c_seq_ptr=c_seq,
             c0_ptr=dc if c0 is None else c0,
             w_ptr=w,
+            peephole_ptr=dc if cell.peephole is None else cell.peephole,
             lengths_ptr=dc if lengths is None else lengths,
+            zone_h_ptr=zone_h,
+            zone_c_ptr=zone_c,
             dc_ptr=dc,
+            dh_keep_ptr=dh_kept,
             dgates_ptr=dgates,
             s=s,
             T=T,
@@ -184,11 +237,18 @@ def lstm_backward_recurrence(
             D=D,
             FIRST=s == 0,
             LAST=s == T - 1,
-            HAS_C0=c0 is not None,
+            HAS_STATE=c0 is not None,
             HAS_LENGTHS=lengths is not None,
+            PEEPHOLE=cell.peephole is not None,
+            ZONEOUT=zoneout,
+            ACT_I=cell.activations[0],
+            ACT_F=cell.activations[1],
+            ACT_G=cell.activations[2],
+            ACT_O=cell.activations[3],
+            ACT_C=cell.activations[4],
             DOT_PRECISION=dot_precision(gates.dtype),
             BLOCK_B=block_b,
             BLOCK_H=block_h,
             BLOCK_K=block_k,
         )
-    return dgates, dc
+    return dgates, dc, dh_kept

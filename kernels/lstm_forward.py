@@ -5,9 +5,13 @@ or t = T-1-s (d = 1). With P_t = x_t W_ih^T + b_ih + b_hh precomputed for every 
 and torch.nn.LSTM's gate order:
 
     z   = P_t + r_prev W^T                                      (B, 4H)
-    i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
+    i = sigmoid(z_i + p_i c_prev)   f = sigmoid(z_f + p_f c_prev)   g = tanh(z_g)
     c_t = f * c_prev + i * g
+    o = sigmoid(z_o + p_o c_t)
     r_t = o * tanh(c_t)
+
+The peephole terms p_* (per hidden unit) are there only with PEEPHOLE; each gate's activation
+and the cell output's (tanh above) are constexpr choices (activations.py).
 
 Without projection W = W_hh and r is h. With proj_size, h_t = r_t W_hr^T, so
 h_prev W_hh^T = r_prev (W_hh W_hr)^T: the kernel runs on W = W_hh W_hr and r, and the caller
@@ -39,17 +43,21 @@ import torch
 import triton
 import triton.language as tl
 
-from lstm_triton.kernels.activations import sigmoid, tanh
-from lstm_triton.kernels.launch import block_sizes
-from lstm_triton.kernels.precision import accumulator_dtype, dot_precision
+from lstm_triton.kernels.activations import activate
+from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
+from lstm_triton.kernels.launch import block_sizes, zoneout_arguments
 
 
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
 def _lstm_forward_step_kernel(
     gates_ptr,  # (T, B, D*4H)
     w_ptr,  # (D, 4H, H)
+    peephole_ptr,  # (D, 3, H) for the gates i, f, o
+    h0_ptr,  # (D, B, H), read only with ZONEOUT
     c0_ptr,  # (D, B, H)
     lengths_ptr,  # (B,) int32
+    zone_h_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
+    zone_c_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
     y_ptr,  # (T, B, D*H)
     c_seq_ptr,  # (S, B, D, H)
     s,
@@ -60,8 +68,15 @@ def _lstm_forward_step_kernel(
     slot,
     slot_prev,
     FIRST: tl.constexpr,
-    HAS_C0: tl.constexpr,
+    HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
+    PEEPHOLE: tl.constexpr,
+    ZONEOUT: tl.constexpr,
+    ACT_I: tl.constexpr,
+    ACT_F: tl.constexpr,
+    ACT_G: tl.constexpr,
+    ACT_O: tl.constexpr,
+    ACT_C: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
@@ -80,8 +95,10 @@ def _lstm_forward_step_kernel(
     m_b = o_b < B
     m_h = o_h < H
     m_bh = m_b[:, None] & m_h[None, :]
+    o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
     if HAS_LENGTHS:
-        b_valid = (t < tl.load(lengths_ptr + o_b, mask=m_b, other=0))[:, None]
+        b_length = tl.load(lengths_ptr + o_b, mask=m_b, other=0)[:, None]
+        b_valid = t < b_length
     else:
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
 
@@ -92,9 +109,8 @@ def _lstm_forward_step_kernel(
     b_zo = tl.load(p_z + 3 * H, mask=m_bh, other=0.0).to(acc_dtype)
 
     if FIRST:
-        if HAS_C0:
-            p_c0 = c0_ptr + (i_d * B + o_b[:, None]) * H + o_h[None, :]
-            b_c_prev = tl.load(p_c0, mask=m_bh, other=0.0).to(acc_dtype)
+        if HAS_STATE:
+            b_c_prev = tl.load(c0_ptr + o_state, mask=m_bh, other=0.0).to(acc_dtype)
         else:
             b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
     else:
@@ -120,12 +136,45 @@ def _lstm_forward_step_kernel(
             b_zg = tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION)
             b_zo = tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION)
 
-    b_i = sigmoid(b_zi)
-    b_f = sigmoid(b_zf)
-    b_g = tanh(b_zg)
-    b_o = sigmoid(b_zo)
-    b_c = tl.where(b_valid, b_f * b_c_prev + b_i * b_g, b_c_prev)
-    b_h_new = tl.where(b_valid, b_o * tanh(b_c), 0.0)
+    if PEEPHOLE:
+        p_peep = peephole_ptr + i_d * 3 * H + o_h[None, :]
+        b_zi += tl.load(p_peep, mask=m_h[None, :], other=0.0).to(acc_dtype) * b_c_prev
+        b_zf += tl.load(p_peep + H, mask=m_h[None, :], other=0.0).to(acc_dtype) * b_c_prev
+    b_i = activate(b_zi, ACT_I)
+    b_f = activate(b_zf, ACT_F)
+    b_g = activate(b_zg, ACT_G)
+    b_c = b_f * b_c_prev + b_i * b_g
+    if PEEPHOLE:
+        b_zo += tl.load(p_peep + 2 * H, mask=m_h[None, :], other=0.0).to(acc_dtype) * b_c
+    b_o = activate(b_zo, ACT_O)
+    b_h_new = b_o * activate(b_c, ACT_C)
+    if ZONEOUT > 0:
+        # Keep a fraction of the previous state: a 0/1 mask in training, its mean in eval.
+        if ZONEOUT == 1:
+            p_zone = ((t * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
+            b_keep_h = tl.load(zone_h_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
+            b_keep_c = tl.load(zone_c_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
+        else:
+            b_keep_h = tl.load(zone_h_ptr)
+            b_keep_c = tl.load(zone_c_ptr)
+        # h_prev by element: the previous output, or h0 at the row's first step.
+        if FIRST:
+            b_h_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
+            b_first = tl.full([BLOCK_B, 1], 1, tl.int1)
+        else:
+            p_h_prev = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
+            b_h_prev = tl.load(p_h_prev, mask=m_bh, other=0.0).to(acc_dtype)
+            if HAS_LENGTHS:
+                b_first = t_prev >= b_length
+            else:
+                b_first = tl.full([BLOCK_B, 1], 0, tl.int1)
+        if HAS_STATE:
+            b_h0 = tl.load(h0_ptr + o_state, mask=m_bh & b_first, other=0.0).to(acc_dtype)
+            b_h_prev = tl.where(b_first, b_h0, b_h_prev)
+        b_c = b_keep_c * b_c_prev + (1.0 - b_keep_c) * b_c
+        b_h_new = b_keep_h * b_h_prev + (1.0 - b_keep_h) * b_h_new
+    b_c = tl.where(b_valid, b_c, b_c_prev)
+    b_h_new = tl.where(b_valid, b_h_new, 0.0)
 
     gate_dtype = gates_ptr.dtype.element_ty
     m_store = m_bh & b_valid
@@ -141,15 +190,19 @@ def _lstm_forward_step_kernel(
 def lstm_forward_recurrence(
     gates: torch.Tensor,
     w: torch.Tensor,
+    h0: torch.Tensor | None,
     c0: torch.Tensor | None,
     lengths: torch.Tensor | None,
     *,
     keep_cell_states: bool,
+    cell: Cell = TORCH_CELL,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the recurrence over all steps; returns y (T, B, D*H) and c_seq (S, B, D, H).
 
     gates (T, B, D*4H) holds x W_ih^T + b (+ h0 W_hh^T at each row's first step) on entry and
     the activated gates on return. S is T with keep_cell_states (the backward's cache), else 2.
+    h0 (D, B, H) is read only for zoneout, which blends it in element by element; it may be
+    None otherwise.
     """
     T, B, DG = gates.shape
     D, G, H = w.shape
@@ -160,18 +213,31 @@ def lstm_forward_recurrence(
     if lengths is not None:
         assert lengths.shape == (B,) and lengths.dtype == torch.int32
         assert lengths.device == gates.device
+    if cell.peephole is not None:
+        assert cell.peephole.shape == (D, 3, H) and cell.peephole.is_contiguous()
+    zoneout = cell.zoneout_mode
+    if zoneout == 1:
+        assert cell.zoneout_h.shape == cell.zoneout_c.shape == (T, B, D, H)
+    if zoneout and c0 is not None:
+        assert h0 is not None and h0.shape == (D, B, H) and h0.is_contiguous()
+        assert h0.dtype == gates.dtype
 
     y = torch.empty((T, B, D * H), dtype=gates.dtype, device=gates.device)
     slots = T if keep_cell_states else 2
     c_seq = torch.empty((slots, B, D, H), dtype=accumulator_dtype(gates.dtype), device=gates.device)
+    zone_h, zone_c = zoneout_arguments(cell, c_seq)
     block_b, block_h, block_k = block_sizes(B, H)
     grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
     for s in range(T):
         _lstm_forward_step_kernel[grid](
             gates_ptr=gates,
             w_ptr=w,
+            peephole_ptr=y if cell.peephole is None else cell.peephole,
+            h0_ptr=y if h0 is None else h0,
             c0_ptr=y if c0 is None else c0,
             lengths_ptr=y if lengths is None else lengths,
+            zone_h_ptr=zone_h,
+            zone_c_ptr=zone_c,
             y_ptr=y,
             c_seq_ptr=c_seq,
             s=s,
@@ -182,8 +248,15 @@ def lstm_forward_recurrence(
             slot=s % slots,
             slot_prev=(s - 1) % slots,
             FIRST=s == 0,
-            HAS_C0=c0 is not None,
+            HAS_STATE=c0 is not None,
             HAS_LENGTHS=lengths is not None,
+            PEEPHOLE=cell.peephole is not None,
+            ZONEOUT=zoneout,
+            ACT_I=cell.activations[0],
+            ACT_F=cell.activations[1],
+            ACT_G=cell.activations[2],
+            ACT_O=cell.activations[3],
+            ACT_C=cell.activations[4],
             DOT_PRECISION=dot_precision(gates.dtype),
             BLOCK_B=block_b,
             BLOCK_H=block_h,

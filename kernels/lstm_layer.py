@@ -11,17 +11,20 @@ Backward, with no atomics:
     dx = dz W_ih (one GEMM over both directions), dW_ih = dz^T x, db = sum of dz over T*B;
     dW_hh[d] = sum_t dz_t^T h_prev_t: the steps whose h_prev is a row of y (one GEMM) plus each
         row's first step, whose h_prev is h0; dh0[d] = dz_first W_hh[d];
-    dW_hr[d] = sum_t dh_t^T r_t with dh_t = dy_t + dz_next W_hh[d] (+ dh_n at the last step).
+    dW_hr[d] = sum_t dh_t^T r_t with dh_t = dy_t + dz_next W_hh[d] (+ dh_n at the last step);
+    peephole gradients: sums over T*B of dz_i c_prev, dz_f c_prev, dz_o c_t.
 
 Shapes (P = proj_size or H): x (T, B, I), w_ih (D, 4H, I), w_hh (D, 4H, P), bias (D, 4H) =
 b_ih + b_hh or None, w_hr (D, P, H) or None, h0 (D, B, P), c0 (D, B, H), lengths (B,) int32 on
-the device or None, y (T, B, D*P). Everything contiguous and of one dtype: the op settles that.
+the device or None, peephole (D, 3, H) or None, y (T, B, D*P). activations: kernel codes of
+the i, f, g, o and cell activations. Everything contiguous and of one dtype: the op settles that.
 """
 
 from typing import NamedTuple
 
 import torch
 
+from lstm_triton.kernels.contract import TORCH_CELL, Cell
 from lstm_triton.kernels.lstm_backward import lstm_backward_recurrence
 from lstm_triton.kernels.lstm_forward import lstm_forward_recurrence
 
@@ -43,6 +46,7 @@ class LayerGrads(NamedTuple):
     w_hh: torch.Tensor | None  # (D, 4H, P)
     bias: torch.Tensor | None  # (D, 4H), the gradient of b_ih and of b_hh alike
     w_hr: torch.Tensor | None  # (D, P, H)
+    peephole: torch.Tensor | None  # (D, 3, H)
 
 
 def _first_time(direction: int, steps: int, lengths: torch.Tensor | None):
@@ -99,6 +103,7 @@ def lstm_layer_forward(
     lengths: torch.Tensor | None,
     *,
     keep_cache: bool,
+    cell: Cell = TORCH_CELL,
 ) -> LayerForward:
     """Run one layer; keep_cache=False (inference) keeps two cell-state slots instead of T."""
     T, B, I = x.shape
@@ -116,7 +121,10 @@ def lstm_layer_forward(
             _direction(gates, d, G)[_rows_at(gates, _first_time(d, T, lengths))] += h0_part[d]
 
     w = _recurrent_weight(w_hh, w_hr).contiguous()
-    r, c_seq = lstm_forward_recurrence(gates, w, c0, lengths, keep_cell_states=keep_cache)
+    h0_kept = h0 if cell.zoneout_mode else None
+    r, c_seq = lstm_forward_recurrence(
+        gates, w, h0_kept, c0, lengths, keep_cell_states=keep_cache, cell=cell
+    )
     y = r if w_hr is None else _project(r, w_hr)
     h_n = torch.stack(
         [_direction(y, d, P)[_rows_at(y, _last_time(d, T, lengths))] for d in range(D)]
@@ -139,10 +147,12 @@ def lstm_layer_backward(
     lengths: torch.Tensor | None,
     fwd: LayerForward,
     *,
-    needs_grad: tuple[bool, bool, bool, bool, bool, bool],
+    needs_grad: tuple[bool, bool, bool, bool, bool, bool, bool],
+    cell: Cell = TORCH_CELL,
 ) -> LayerGrads:
-    """Gradients of one layer; needs_grad says which of (x, h0/c0, w_ih, w_hh, bias, w_hr)."""
-    need_x, need_state, need_w_ih, need_w_hh, need_bias, need_w_hr = needs_grad
+    """Gradients of one layer; needs_grad says which of (x, h0/c0, w_ih, w_hh, bias, w_hr,
+    peephole) to make."""
+    need_x, need_state, need_w_ih, need_w_hh, need_bias, need_w_hr, need_peephole = needs_grad
     T, B, I = x.shape
     D, G, P = w_hh.shape
     if w_hr is None:
@@ -151,7 +161,9 @@ def lstm_layer_backward(
         dr = _unproject(dy, w_hr)
         dr_n = torch.bmm(dh_n, w_hr)
     w = _recurrent_weight(w_hh, w_hr).contiguous()
-    dz, dc0 = lstm_backward_recurrence(dr, dr_n, dc_n, fwd.gates, fwd.c_seq, w, c0, lengths)
+    dz, dc0, dh0_kept = lstm_backward_recurrence(
+        dr, dr_n, dc_n, fwd.gates, fwd.c_seq, w, c0, lengths, cell=cell
+    )
     dz2d = dz.view(T * B, D * G)
 
     dx = torch.mm(dz2d, w_ih.view(D * G, I)).view(T, B, I) if need_x else None
@@ -166,6 +178,8 @@ def lstm_layer_backward(
     dh0 = dc0_out = None
     if need_state:
         dh0 = torch.bmm(first_dz, w_hh)
+        if cell.zoneout_mode:
+            dh0 += dh0_kept.to(dz.dtype)
         dc0_out = dc0.to(dz.dtype)
 
     dw_hh = torch.empty_like(w_hh) if need_w_hh else None
@@ -189,4 +203,42 @@ def lstm_layer_backward(
             dh[_rows_at(dh, _last_time(d, T, lengths))] += dh_n[d]
             r_d = _direction(fwd.r, d, w_hr.shape[2])
             torch.mm(dh.reshape(-1, P).t(), r_d.reshape(-1, w_hr.shape[2]), out=dw_hr[d])
-    return LayerGrads(dx, dh0, dc0_out, dw_ih, dw_hh, db, dw_hr)
+    dpeephole = (
+        _peephole_grad(dz, fwd, c0, zoneout=cell.zoneout_mode > 0) if need_peephole else None
+    )
+    return LayerGrads(dx, dh0, dc0_out, dw_ih, dw_hh, db, dw_hr, dpeephole)
+
+
+def _peephole_grad(
+    dz: torch.Tensor, fwd: LayerForward, c0: torch.Tensor | None, *, zoneout: bool
+) -> torch.Tensor:
+    """Sums over T*B of dz_i c_prev, dz_f c_prev, dz_o c_new per direction -> (D, 3, H).
+
+    c_seq is in step order: c_prev of step s is step s-1's (c0 at s = 0, and the carried c0
+    before a reverse row's first valid step, where dz is zero anyway). c_new is the step's
+    own cell, c_seq's entry unless zoneout blended it with c_prev: then f c_prev + i g."""
+    c_seq = fwd.c_seq
+    _, _, D, H = c_seq.shape
+    first = torch.zeros_like(c_seq[:1]) if c0 is None else c0.transpose(0, 1).unsqueeze(0)
+    c_prev = torch.cat([first.to(c_seq.dtype), c_seq[:-1]])
+    grads = []
+    for d in range(D):
+        dz_steps = _direction(dz, d, 4 * H).to(c_seq.dtype)
+        gates = _direction(fwd.gates, d, 4 * H).to(c_seq.dtype)
+        if d == 1:
+            dz_steps, gates = dz_steps.flip(0), gates.flip(0)
+        di, df, _, do = dz_steps.split(H, dim=-1)
+        c_new = c_seq[:, :, d]
+        if zoneout:
+            i, f, g, _ = gates.split(H, dim=-1)
+            c_new = f * c_prev[:, :, d] + i * g
+        grads.append(
+            torch.stack(
+                [
+                    (di * c_prev[:, :, d]).sum((0, 1)),
+                    (df * c_prev[:, :, d]).sum((0, 1)),
+                    (do * c_new).sum((0, 1)),
+                ]
+            )
+        )
+    return torch.stack(grads).to(dz.dtype)

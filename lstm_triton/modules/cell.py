@@ -1,18 +1,21 @@
 """LSTMCell: torch.nn.LSTMCell with the same constructor, parameters and results."""
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
-from lstm_triton.modules.backend import BackendOption
+from lstm_triton.modules.options import Options
 from lstm_triton.modules.validation import check_cell_input
 from lstm_triton.ops import lstm_layers, resolve_backend
 
 
-class LSTMCell(BackendOption, nn.LSTMCell):
+class LSTMCell(Options, nn.LSTMCell):
     """A drop-in torch.nn.LSTMCell; one step of the same kernels as LSTM.
 
     input (B, input_size) or (input_size,); hx = (h, c), each (B, hidden_size) or
-    (hidden_size,). Returns (h', c') shaped like hx. `backend` as in lstm_triton.LSTM.
+    (hidden_size,). Returns (h', c') shaped like hx. `backend` and the cell options as in
+    lstm_triton.LSTM; the peephole parameter is weight_ch (3, hidden_size).
     """
 
     def __init__(
@@ -24,9 +27,24 @@ class LSTMCell(BackendOption, nn.LSTMCell):
         dtype: torch.dtype | None = None,
         *,
         backend: str = "auto",
+        forget_bias: float | None = None,
+        peephole: bool = False,
+        activations: Sequence[str] | None = None,
+        recurrent_dropout: float = 0.0,
+        zoneout: float | Sequence[float] = 0.0,
     ) -> None:
         super().__init__(input_size, hidden_size, bias, device, dtype)
-        self.backend = backend
+        self._set_options(
+            backend=backend,
+            forget_bias=forget_bias,
+            peephole=peephole,
+            activations=activations,
+            recurrent_dropout=recurrent_dropout,
+            zoneout=zoneout,
+            peephole_names=["weight_ch"],
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, input, hx=None):
         batched = check_cell_input(
@@ -36,7 +54,7 @@ class LSTMCell(BackendOption, nn.LSTMCell):
             hidden_size=self.hidden_size,
             parameter=self.weight_ih,
         )
-        backend = resolve_backend(self.backend, input.device)
+        backend = resolve_backend(self.backend, input.device, custom_cell=self.custom_cell)
         if backend == "native":
             return super().forward(input, hx)
         x = (input if batched else input.unsqueeze(0)).unsqueeze(0)
@@ -54,6 +72,7 @@ class LSTMCell(BackendOption, nn.LSTMCell):
             dropout=0.0,
             training=self.training,
             backend=backend,
+            **self._cell_arguments(),
         )
         if not batched:
             return h.view(self.hidden_size), c.view(self.hidden_size)

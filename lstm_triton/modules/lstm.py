@@ -1,10 +1,12 @@
 """LSTM: torch.nn.LSTM's constructor, parameters and results, on fused Triton kernels."""
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstm_triton.modules.backend import BackendOption
+from lstm_triton.modules.options import Options
 from lstm_triton.modules.validation import (
     check_lengths,
     check_packed_input,
@@ -13,14 +15,16 @@ from lstm_triton.modules.validation import (
 from lstm_triton.ops import lstm_layers, resolve_backend
 
 
-class LSTM(BackendOption, nn.RNNBase):
+class LSTM(Options, nn.RNNBase):
     """A drop-in torch.nn.LSTM whose forward and backward run on fused Triton kernels.
 
     Constructor, parameter names and shapes (weight_ih_l0, ..., weight_hr_l0, ..._reverse),
     initialisation, inputs and outputs are torch.nn.LSTM's, so state_dicts load both ways.
-    Additions: keyword-only `backend`, "auto" (triton on CUDA, native elsewhere), "triton"
-    (the kernels; CPU tensors only under TRITON_INTERPRET=1), "native" (torch's own: cuDNN or
-    ATen) or "reference" (a plain PyTorch step loop); and `lengths` in forward.
+    Additions, keyword-only and off by default: `backend`, "auto" (triton on CUDA, native
+    elsewhere), "triton" (the kernels; CPU tensors only under TRITON_INTERPRET=1), "native"
+    (torch's own: cuDNN or ATen) or "reference" (a plain PyTorch step loop); the cell options
+    forget_bias, peephole, activations and recurrent_dropout (modules/options.py); and
+    `lengths` in forward.
 
     Shapes (D = 2 if bidirectional else 1, P = proj_size or hidden_size): input (T, B, I), or
     (B, T, I) with batch_first, or (T, I) unbatched, or a PackedSequence; hx = (h0, c0) with
@@ -50,6 +54,11 @@ class LSTM(BackendOption, nn.RNNBase):
         dtype: torch.dtype | None = None,
         *,
         backend: str = "auto",
+        forget_bias: float | None = None,
+        peephole: bool = False,
+        activations: Sequence[str] | None = None,
+        recurrent_dropout: float = 0.0,
+        zoneout: float | Sequence[float] = 0.0,
     ) -> None:
         super().__init__(
             "LSTM",
@@ -64,7 +73,18 @@ class LSTM(BackendOption, nn.RNNBase):
             device,
             dtype,
         )
-        self.backend = backend
+        directions = ("", "_reverse")[: 2 if bidirectional else 1]
+        self._set_options(
+            backend=backend,
+            forget_bias=forget_bias,
+            peephole=peephole,
+            activations=activations,
+            recurrent_dropout=recurrent_dropout,
+            zoneout=zoneout,
+            peephole_names=[f"weight_ch_l{k}{d}" for k in range(num_layers) for d in directions],
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, input, hx=None, lengths=None):
         """input, hx as torch.nn.LSTM; lengths (B,) ints in [1, T] for padded batched input:
@@ -79,7 +99,7 @@ class LSTM(BackendOption, nn.RNNBase):
         )
         if lengths is not None:
             lengths = check_lengths(lengths, input, batched=batched, batch_first=self.batch_first)
-        backend = resolve_backend(self.backend, input.device)
+        backend = resolve_backend(self.backend, input.device, custom_cell=self.custom_cell)
         if backend == "native":
             if lengths is None:
                 return self._native_forward(input, hx)
@@ -101,6 +121,7 @@ class LSTM(BackendOption, nn.RNNBase):
             training=self.training,
             backend=backend,
             lengths=lengths,
+            **self._cell_arguments(),
         )
         if not batched:
             return y.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
@@ -121,7 +142,8 @@ class LSTM(BackendOption, nn.RNNBase):
         """Runs the padded path with lengths; returns output packed as torch does."""
         batch = int(packed.batch_sizes[0])
         check_packed_input(packed.data, batch, hx, **self._expected_shapes())
-        if resolve_backend(self.backend, packed.data.device) == "native":
+        device = packed.data.device
+        if resolve_backend(self.backend, device, custom_cell=self.custom_cell) == "native":
             return self._native_forward(packed, hx)
         padded, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
         output, state = self.forward(padded, hx, lengths)

@@ -13,17 +13,25 @@ def check_backend_name(backend: str) -> str:
     return backend
 
 
-def resolve_backend(backend: str, device: torch.device) -> str:
+def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = False) -> str:
     """Map a requested backend to the one that runs on `device`: triton, native or reference.
 
-    auto is triton on CUDA (native where Triton is not installed) and native elsewhere;
+    auto is triton on CUDA (native where Triton is not installed) and native elsewhere, or
+    reference where the cell has options torch's native LSTM lacks (custom_cell);
     native on CPU runs as reference inside torch.compile.
     triton on a CPU tensor runs only when the kernels were built for Triton's interpreter.
     """
     check_backend_name(backend)
     has_triton = importlib.util.find_spec("triton") is not None
     if backend == "auto":
-        return "triton" if device.type == "cuda" and has_triton else "native"
+        if device.type == "cuda" and has_triton:
+            return "triton"
+        return "reference" if custom_cell else "native"
+    if backend == "native" and custom_cell:
+        raise ValueError(
+            "backend='native' (torch's own LSTM) has no peephole, activation, recurrent "
+            "dropout or zoneout options; use backend 'triton', 'reference' or 'auto'"
+        )
     if backend == "native" and device.type == "cpu" and torch.compiler.is_compiling():
         # torch 2.13's inductor cannot compile the oneDNN LSTM that torch's CPU decomposition
         # picks when only the weights need gradients; the reference is that decomposition's

@@ -10,13 +10,27 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from lstm_triton.kernels.precision import accumulator_dtype
+from lstm_triton.kernels.contract import Cell, accumulator_dtype, activation_codes
+from lstm_triton.ops.cell import CellOptions
 
 _NO_TENSOR_SHAPE = (0,)  # custom ops return tensors, never None: an empty one stands for it
 
 
 def _or_empty(tensor: Tensor | None, like: Tensor) -> Tensor:
     return like.new_empty(_NO_TENSOR_SHAPE) if tensor is None else tensor
+
+
+def _cell(
+    peephole: Tensor | None,
+    activations: list[int],
+    zoneout_masks: list[Tensor],
+    zoneout_h: float,
+    zoneout_c: float,
+) -> Cell:
+    """The kernels' Cell from the ops' flat arguments (custom ops take no dataclasses):
+    zoneout masks in training, else the probabilities (zero without zoneout)."""
+    zoneout = zoneout_masks or (zoneout_h, zoneout_c)
+    return Cell(tuple(activations), peephole, *zoneout)
 
 
 @torch.library.custom_op("lstm_triton::layer_forward", mutates_args=())
@@ -29,6 +43,11 @@ def layer_forward(
     h0: Tensor | None,
     c0: Tensor | None,
     lengths: Tensor | None,
+    peephole: Tensor | None,
+    activations: list[int],
+    zoneout_masks: list[Tensor],
+    zoneout_h: float,
+    zoneout_c: float,
     keep_cache: bool,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """-> y, h_n, c_n, and the backward's cache: gates, c_seq, r (empty without proj_size)."""
@@ -36,13 +55,17 @@ def layer_forward(
     # and `import lstm_triton` should not import Triton for the other backends.
     from lstm_triton.kernels.lstm_layer import lstm_layer_forward
 
-    out = lstm_layer_forward(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache=keep_cache)
+    cell = _cell(peephole, activations, zoneout_masks, zoneout_h, zoneout_c)
+    out = lstm_layer_forward(
+        x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache=keep_cache, cell=cell
+    )
     r = out.r if w_hr is not None else None
     return out.y, out.h_n, out.c_n, out.gates, out.c_seq, _or_empty(r, x)
 
 
 @layer_forward.register_fake
-def _layer_forward_fake(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache):
+def _layer_forward_fake(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, *cell_and_keep_cache):
+    keep_cache = cell_and_keep_cache[-1]
     T, B, _ = x.shape
     D, G, P = w_hh.shape
     H = G // 4
@@ -74,23 +97,39 @@ def layer_backward(
     gates: Tensor,
     c_seq: Tensor,
     r: Tensor,
+    peephole: Tensor | None,
+    activations: list[int],
+    zoneout_masks: list[Tensor],
+    zoneout_h: float,
+    zoneout_c: float,
     needs_grad: list[bool],
 ) -> list[Tensor]:
-    """-> grads of x, h0, c0, w_ih, w_hh, bias, w_hr; empty where needs_grad says no."""
+    """-> grads of x, h0, c0, w_ih, w_hh, bias, w_hr, peephole; empty where needs_grad says
+    no (its order: x, h0/c0, w_ih, w_hh, bias, w_hr, peephole)."""
     from lstm_triton.kernels.lstm_layer import LayerForward, lstm_layer_backward
 
     cache = LayerForward(y, None, None, gates, c_seq, r if w_hr is not None else y)
     grads = lstm_layer_backward(
-        dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, lengths, cache, needs_grad=tuple(needs_grad)
+        dy,
+        dh_n,
+        dc_n,
+        x,
+        w_ih,
+        w_hh,
+        w_hr,
+        h0,
+        c0,
+        lengths,
+        cache,
+        needs_grad=tuple(needs_grad),
+        cell=_cell(peephole, activations, zoneout_masks, zoneout_h, zoneout_c),
     )
     return [_or_empty(grad, x) for grad in grads]
 
 
 @layer_backward.register_fake
-def _layer_backward_fake(
-    dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r, needs_grad
-):
-    need_x, need_state, need_w_ih, need_w_hh, need_bias, need_w_hr = needs_grad
+def _layer_backward_fake(dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, *rest):
+    need_x, need_state, need_w_ih, need_w_hh, need_bias, need_w_hr, need_peephole = rest[-1]
     D, G, P = w_hh.shape
     shapes = [
         x.shape if need_x else None,
@@ -100,20 +139,25 @@ def _layer_backward_fake(
         w_hh.shape if need_w_hh else None,
         (D, G) if need_bias else None,
         w_hr.shape if need_w_hr else None,
+        (D, 3, G // 4) if need_peephole else None,
     ]
     return [x.new_empty(shape or _NO_TENSOR_SHAPE) for shape in shapes]
 
 
 def _save_for_backward(ctx, inputs, output):
-    x, w_ih, w_hh, _bias, w_hr, h0, c0, lengths, _keep_cache = inputs
+    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, peephole, activations, masks, *zoneout, _ = inputs
     y, _, _, gates, c_seq, r = output
-    ctx.save_for_backward(x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r)
+    ctx.save_for_backward(
+        x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks
+    )
+    ctx.activations, ctx.zoneout = activations, zoneout
 
 
 def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
-    x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r = ctx.saved_tensors
-    need_x, need_w_ih, need_w_hh, need_bias, need_w_hr, need_h0, need_c0, *_ = ctx.needs_input_grad
-    needs = [need_x, need_h0 or need_c0, need_w_ih, need_w_hh, need_bias, need_w_hr]
+    x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    need_x, need_w_ih, need_w_hh, need_bias, need_w_hr, need_h0, need_c0 = need[:7]
+    needs = [need_x, need_h0 or need_c0, need_w_ih, need_w_hh, need_bias, need_w_hr, need[8]]
     grads = layer_backward(
         dy.contiguous(),
         dh_n.contiguous(),
@@ -129,13 +173,33 @@ def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
         gates,
         c_seq,
         r,
+        peephole,
+        ctx.activations,
+        masks,
+        *ctx.zoneout,
         needs,
     )
     grad_needed = [need_x, need_h0 or need_c0, *needs[1:]]
-    dx, dh0, dc0, dw_ih, dw_hh, db, dw_hr = (
-        grad if need else None for grad, need in zip(grads, grad_needed, strict=True)
+    dx, dh0, dc0, dw_ih, dw_hh, db, dw_hr, dpeephole = (
+        grad if needed else None for grad, needed in zip(grads, grad_needed, strict=True)
     )
-    return dx, dw_ih, dw_hh, db, dw_hr, dh0, dc0, None, None
+    mask_grads = [None] * len(masks)  # a list input takes a list of gradients
+    return (
+        dx,
+        dw_ih,
+        dw_hh,
+        db,
+        dw_hr,
+        dh0,
+        dc0,
+        None,
+        dpeephole,
+        None,
+        mask_grads,
+        None,
+        None,
+        None,
+    )
 
 
 layer_forward.register_autograd(_backward, setup_context=_save_for_backward)
@@ -153,12 +217,13 @@ def triton_layer(
     weights: Sequence[Tensor],
     num_directions: int,
     has_bias: bool,
-    lengths: Tensor | None = None,
+    lengths: Tensor | None,
+    cell: CellOptions,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One layer on the kernels: x (T, B, I) -> y (T, B, D*P), h_n (D, B, P), c_n (D, B, H).
 
-    weights are torch.nn.LSTM's per direction: w_ih, w_hh[, b_ih, b_hh][, w_hr].
-    lengths (B,) int32 on x's device, or None.
+    weights are torch.nn.LSTM's per direction: w_ih, w_hh[, b_ih, b_hh][, w_hr]; lengths (B,)
+    int32 on x's device, or None; cell: this layer's options (ops.cell).
     """
     per_direction = len(weights) // num_directions
     by_direction = [
@@ -169,11 +234,26 @@ def triton_layer(
     bias = _stacked([w[2] + w[3] for w in by_direction]) if has_bias else None
     has_proj = per_direction in (3, 5)
     w_hr = _stacked([w[-1] for w in by_direction]).contiguous() if has_proj else None
+    peephole = None if cell.peepholes is None else _stacked(cell.peepholes).contiguous()
     if h0 is not None:
         h0, c0 = h0.contiguous(), c0.contiguous()
     x = x.contiguous()
     keep_cache = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (x, w_ih, w_hh, bias, w_hr, h0, c0)
+        t is not None and t.requires_grad for t in (x, w_ih, w_hh, bias, w_hr, h0, c0, peephole)
     )
-    y, h_n, c_n, *_ = layer_forward(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache)
+    y, h_n, c_n, *_ = layer_forward(
+        x,
+        w_ih,
+        w_hh,
+        bias,
+        w_hr,
+        h0,
+        c0,
+        lengths,
+        peephole,
+        list(activation_codes(cell.activations)),
+        list(cell.zoneout_masks),
+        *(cell.zoneout_probabilities or (0.0, 0.0)),
+        keep_cache,
+    )
     return y, h_n, c_n

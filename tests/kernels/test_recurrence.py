@@ -1,8 +1,11 @@
 """Each Triton recurrence launcher against its plain-PyTorch twin in kernels/reference.py."""
 
+from dataclasses import dataclass
+
 import pytest
 import torch
 
+from lstm_triton.kernels.contract import Cell, activation_codes
 from lstm_triton.kernels.lstm_backward import lstm_backward_recurrence
 from lstm_triton.kernels.lstm_forward import lstm_forward_recurrence
 from lstm_triton.kernels.reference import (
@@ -16,6 +19,29 @@ SHAPES = [  # (T, B, H, D)
     (5, 70, 33, 1),
 ]
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+OTHER_ACTIVATIONS = activation_codes(
+    ("hard_sigmoid", "sigmoid", "relu", "hard_sigmoid", "identity")
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    state: bool = False
+    lengths: bool = False
+    peephole: bool = False
+    other_activations: bool = False
+    zoneout: str | None = None  # "masks" (training) or "expectation" (eval)
+
+
+VARIANTS = {
+    "zero-state": Variant(),
+    "h0c0": Variant(state=True),
+    "lengths": Variant(lengths=True),
+    "h0c0-lengths": Variant(state=True, lengths=True),
+    "h0c0-lengths-peephole-activations": Variant(True, True, True, True),
+    "h0c0-lengths-zoneout-masks": Variant(state=True, lengths=True, zoneout="masks"),
+    "h0c0-peephole-zoneout-expectation": Variant(state=True, peephole=True, zoneout="expectation"),
+}
 
 
 def shape_id(shape):
@@ -23,26 +49,30 @@ def shape_id(shape):
     return f"T{T}-B{B}-H{H}-D{D}"
 
 
-def make(shape, dtype, device, with_state, with_lengths=False, seed=0):
+def make(shape, dtype, device, variant: Variant, seed=0):
+    """gates, w, h0, c0, lengths and the Cell of a variant, with values exact in dtype."""
     T, B, H, D = shape
     g = torch.Generator().manual_seed(seed)
     cast = {"dtype": dtype, "device": device}
     gates = torch.randn(T, B, D * 4 * H, generator=g).to(**cast)
     w = (torch.randn(D, 4 * H, H, generator=g) / H**0.5).to(**cast)
-    c0 = torch.randn(D, B, H, generator=g).to(**cast) if with_state else None
-    lengths = None
-    if with_lengths:
+    h0 = c0 = lengths = None
+    if variant.state:
+        h0, c0 = (torch.randn(D, B, H, generator=g).to(**cast) for _ in range(2))
+    if variant.lengths:
         lengths = torch.randint(1, T + 1, (B,), generator=g, dtype=torch.int32).to(device)
         lengths[0] = T
-    return gates, w, c0, lengths
-
-
-VARIANTS = {  # id: (with c0, with lengths)
-    "zero-state": (False, False),
-    "c0": (True, False),
-    "lengths": (False, True),
-    "c0-lengths": (True, True),
-}
+    cell = {}
+    if variant.peephole:
+        cell["peephole"] = torch.randn(D, 3, H, generator=g).to(**cast)
+    if variant.other_activations:
+        cell["activations"] = OTHER_ACTIVATIONS
+    if variant.zoneout == "masks":
+        masks = (torch.rand(2, T, B, D, H, generator=g) < 0.3).to(device)
+        cell["zoneout_h"], cell["zoneout_c"] = masks
+    elif variant.zoneout == "expectation":
+        cell["zoneout_h"], cell["zoneout_c"] = 0.3, 0.2
+    return gates, w, h0, c0, lengths, Cell(**cell)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -53,11 +83,11 @@ def test_forward_and_backward_match_twins(
 ):
     if kernel_device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
-    gates, w, c0, lengths = make(shape, dtype, kernel_device, *VARIANTS[variant])
+    gates, w, h0, c0, lengths, cell = make(shape, dtype, kernel_device, VARIANTS[variant])
     gates_ref = gates.clone()
-    y, c_seq = lstm_forward_recurrence(gates, w, c0, lengths, keep_cell_states=True)
+    y, c_seq = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=True, cell=cell)
     y_ref, c_seq_ref = lstm_forward_recurrence_reference(
-        gates_ref, w, c0, lengths, keep_cell_states=True
+        gates_ref, w, h0, c0, lengths, keep_cell_states=True, cell=cell
     )
     close(y, y_ref, dtype, "y")
     close(c_seq, c_seq_ref, dtype, "c_seq")
@@ -68,20 +98,24 @@ def test_forward_and_backward_match_twins(
     dy = torch.randn(y.shape, generator=g).to(y)
     dh_n = torch.randn(D, B, H, generator=g).to(y)
     dc_n = torch.randn(D, B, H, generator=g).to(y)
-    dz, dc0 = lstm_backward_recurrence(dy, dh_n, dc_n, gates, c_seq, w, c0, lengths)
-    dz_ref, dc0_ref = lstm_backward_recurrence_reference(
-        dy, dh_n, dc_n, gates_ref, c_seq_ref, w, c0, lengths
+    got = lstm_backward_recurrence(dy, dh_n, dc_n, gates, c_seq, w, c0, lengths, cell=cell)
+    want = lstm_backward_recurrence_reference(
+        dy, dh_n, dc_n, gates_ref, c_seq_ref, w, c0, lengths, cell=cell
     )
-    close(dz, dz_ref, dtype, "dgates")
-    close(dc0, dc0_ref, dtype, "dc0")
+    for name, value, expected in zip(("dgates", "dc0", "dh0 kept"), got, want, strict=True):
+        close(value, expected, dtype, name)
 
 
-@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
-def test_inference_keeps_two_cell_slots(shape, with_lengths, kernel_device, poison_empty):
-    gates, w, c0, lengths = make(shape, torch.float32, kernel_device, True, with_lengths)
-    y_kept, c_kept = lstm_forward_recurrence(gates.clone(), w, c0, lengths, keep_cell_states=True)
-    y, c_slots = lstm_forward_recurrence(gates, w, c0, lengths, keep_cell_states=False)
+def test_inference_keeps_two_cell_slots(shape, lengths, kernel_device, poison_empty):
+    gates, w, h0, c0, lengths, cell = make(
+        shape, torch.float32, kernel_device, Variant(state=True, lengths=lengths)
+    )
+    y_kept, c_kept = lstm_forward_recurrence(
+        gates.clone(), w, h0, c0, lengths, keep_cell_states=True, cell=cell
+    )
+    y, c_slots = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=False)
     T = shape[0]
     assert c_slots.shape[0] == 2
     torch.testing.assert_close(y, y_kept, rtol=0, atol=0)
