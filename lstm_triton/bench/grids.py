@@ -1,0 +1,82 @@
+"""Named grids of LSTM problem sizes: the shapes of issue 5's benchmark."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    """One problem: input (T, B, I) into num_layers layers of hidden size H, with bias.
+
+    varlen: the batch's sequence lengths are uniform in [T/4, T] (torch gets a PackedSequence).
+    """
+
+    batch: int
+    seq_len: int
+    hidden: int
+    input_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    varlen: bool = False
+
+    @property
+    def id(self) -> str:
+        parts = [f"B{self.batch}", f"T{self.seq_len}", f"I{self.input_size}"]
+        parts += [f"H{self.hidden}", f"L{self.num_layers}"]
+        flags = {"bidir": self.bidirectional, "varlen": self.varlen}
+        return "-".join(parts + [name for name, on in flags.items() if on])
+
+
+def _square(batch: int, seq_len: int, hidden: int, **options) -> Config:
+    """input_size = hidden, as in the issue's reference numbers and in DeepBench."""
+    return Config(batch, seq_len, hidden, hidden, **options)
+
+
+# DeepBench's training-set LSTMs (baidu-research/DeepBench, code/kernels/rnn_problems.h) as
+# (hidden, batch, steps), without H = 4096 and B = 8: the issue asks for H up to 2048 and B from
+# 16. Its T = 150 rows have H = 256, kept so the grid spans the issue's T range of 25-150.
+_DEEPBENCH = [(h, b, 25) for h in (512, 1024, 2048) for b in (16, 32, 64, 128)]
+_DEEPBENCH += [(1536, 16, 50), (1536, 32, 50), (256, 16, 150), (256, 32, 150), (256, 64, 150)]
+
+GRIDS: dict[str, tuple[Config, ...]] = {
+    "main": tuple(_square(16, 1024, h) for h in (256, 512, 768, 1024, 2048)),
+    "batch": tuple(_square(b, 1024, 768) for b in (1, 8, 16, 64, 128, 256)),
+    "seq": tuple(_square(16, t, 768) for t in (128, 512, 2048)),
+    "bidir": (_square(16, 1024, 512, num_layers=2, bidirectional=True),),
+    "varlen": tuple(_square(b, 1024, 768, varlen=True) for b in (16, 64)),
+    "deepbench": tuple(_square(b, t, h) for h, b, t in _DEEPBENCH),
+    # Plumbing check on CPU (tests, --device cpu): odd tiny sizes, every feature once.
+    "tiny": (
+        Config(2, 4, 8, 5),
+        Config(3, 3, 8, 5, num_layers=2, bidirectional=True),
+        Config(3, 5, 8, 5, varlen=True),
+    ),
+}
+ALL = "all"
+"""Every grid but tiny, each config once."""
+
+
+def grid_names() -> tuple[str, ...]:
+    return (ALL, *GRIDS)
+
+
+def select_configs(names: Sequence[str], *, quick: bool = False) -> list[tuple[str, Config]]:
+    """(grid name, config) for the named grids, each config once; quick keeps each grid's first.
+
+    Raises ValueError naming the valid grids when a name is unknown.
+    """
+    unknown = [name for name in names if name not in grid_names()]
+    if unknown:
+        raise ValueError(
+            f"unknown grid {', '.join(map(repr, unknown))}; expected one of "
+            f"{', '.join(grid_names())}"
+        )
+    expanded = []
+    for name in names:
+        expanded += [grid for grid in GRIDS if grid != "tiny"] if name == ALL else [name]
+    selected: dict[Config, str] = {}
+    for name in expanded:
+        configs = GRIDS[name][:1] if quick else GRIDS[name]
+        for config in configs:
+            selected.setdefault(config, name)
+    return [(name, config) for config, name in selected.items()]

@@ -1,0 +1,221 @@
+"""Benchmark providers, matched by exact name; each builds a Runner for one Case.
+
+native         torch.nn.LSTM: cuDNN on CUDA (kernel "cudnn"), ATen elsewhere ("aten"). Variable
+               lengths go in as a PackedSequence; packing and unpacking are timed, as they are
+               what a user holding padded data pays.
+triton         lstm_triton.LSTM on the Triton kernels, once per registered kernel variant
+reference      lstm_triton.LSTM(backend="reference"), the project's plain-PyTorch specification
+loop           the plain PyTorch step loop of lstm_triton.bench.loop, eager
+loop_compiled  the same loop with its step compiled by torch.compile (inductor)
+
+Every provider starts from the same x (T, B, I) and weights, input projection included, and
+from the same lengths (B,), an int64 CPU tensor as pack_padded_sequence takes it: torch packs,
+lstm_triton.LSTM gets the padded x and `lengths=` once its forward accepts that keyword (until
+then those cases are recorded as unsupported), the loop masks.
+New Triton kernel variants register a module factory with @register_triton_kernel("name").
+"""
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lstm_triton.bench.case import Case, check_names
+from lstm_triton.bench.loop import Step, loop_lstm, lstm_step, masked_lstm_step
+from lstm_triton.modules import LSTM
+from lstm_triton.ops import resolve_backend
+
+Output = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class Unsupported(Exception):
+    """This provider cannot run this case; recorded as such, not as a failure."""
+
+
+@dataclass
+class Runner:
+    """forward: x (T, B, I) -> y (T, B, D*H) padded with zeros, h_n, c_n (L*D, B, H).
+
+    weights: the leaves that gradients are taken for, in torch.nn.LSTM's parameter order.
+    """
+
+    forward: Callable[[torch.Tensor], Output]
+    weights: list[torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    kernels: Callable[[torch.device], tuple[str, ...]]  # what runs on this device, by name
+    build: Callable[[Case, str], Runner]  # (case, kernel) -> runner, or raise Unsupported
+
+
+PROVIDERS: dict[str, Provider] = {}
+TRITON_KERNELS: dict[str, Callable[[Case], nn.Module]] = {}
+"""Kernel variant name -> factory of a module with lstm_triton.LSTM's forward."""
+
+
+def register_provider(provider: Provider) -> Provider:
+    PROVIDERS[provider.name] = provider
+    return provider
+
+
+def register_triton_kernel(name: str):
+    """Decorator: factory(case) -> module, benchmarked as provider triton, kernel `name`."""
+
+    def register(factory: Callable[[Case], nn.Module]) -> Callable[[Case], nn.Module]:
+        TRITON_KERNELS[name] = factory
+        return factory
+
+    return register
+
+
+def get_providers(names: list[str]) -> list[Provider]:
+    """The named providers, in order; ValueError listing the valid names for an unknown one."""
+    return [PROVIDERS[name] for name in check_names("provider", names, tuple(PROVIDERS))]
+
+
+def check_kernels(names: list[str]) -> list[str]:
+    return check_names("triton kernel", names, tuple(TRITON_KERNELS))
+
+
+def accepts_lengths() -> bool:
+    """Whether lstm_triton.LSTM.forward takes variable-length batches as padded x + lengths."""
+    return "lengths" in inspect.signature(LSTM.forward).parameters
+
+
+def _unpack(output) -> Output:
+    y, (h_n, c_n) = output
+    return y, h_n, c_n
+
+
+def _copy_weights(module: nn.LSTM, case: Case) -> nn.LSTM:
+    module.load_state_dict(case.module.state_dict())
+    return module
+
+
+def _lstm_triton_module(case: Case, backend: str) -> LSTM:
+    try:
+        resolve_backend(backend, case.device)
+    except (ValueError, RuntimeError) as error:
+        raise Unsupported(str(error)) from None
+    c = case.config
+    module = LSTM(
+        c.input_size,
+        c.hidden,
+        c.num_layers,
+        bidirectional=c.bidirectional,
+        device=case.device,
+        dtype=case.dtype,
+        backend=backend,
+    )
+    return _copy_weights(module, case)
+
+
+def _module_runner(module: nn.Module, case: Case) -> Runner:
+    """lstm_triton.LSTM-like modules: padded x, and lengths= for variable-length batches."""
+    if case.lengths is None:
+        return Runner(lambda x: _unpack(module(x)), list(module.parameters()))
+    if not accepts_lengths():
+        raise Unsupported("lstm_triton.LSTM.forward has no lengths= keyword yet")
+    return Runner(lambda x: _unpack(module(x, lengths=case.lengths)), list(module.parameters()))
+
+
+@register_triton_kernel("stepwise")
+def _stepwise(case: Case) -> nn.Module:
+    """kernels/lstm_forward.py and lstm_backward.py: one fused launch per time step."""
+    return _lstm_triton_module(case, "triton")
+
+
+def _native_kernels(device: torch.device) -> tuple[str, ...]:
+    cudnn = device.type == "cuda" and torch.backends.cudnn.is_available()
+    return ("cudnn",) if cudnn and torch.backends.cudnn.enabled else ("aten",)
+
+
+def native_runner(module: nn.LSTM, case: Case) -> Runner:
+    """torch.nn.LSTM on x, or on x packed to case.lengths (and padded back to T)."""
+    weights = list(module.parameters())
+    if case.lengths is None:
+        return Runner(lambda x: _unpack(module(x)), weights)
+
+    def forward(x: torch.Tensor) -> Output:
+        packed = pack_padded_sequence(x, case.lengths, enforce_sorted=False)
+        y, (h_n, c_n) = module(packed)
+        return pad_packed_sequence(y, total_length=case.config.seq_len)[0], h_n, c_n
+
+    return Runner(forward, weights)
+
+
+def native_module(case: Case, dtype: torch.dtype) -> nn.LSTM:
+    """torch.nn.LSTM with the case's weights, cast to dtype."""
+    c = case.config
+    module = nn.LSTM(
+        c.input_size,
+        c.hidden,
+        c.num_layers,
+        bidirectional=c.bidirectional,
+        device=case.device,
+        dtype=dtype,
+    )
+    _copy_weights(module, case)
+    # cuDNN wants the weights in one buffer; otherwise it copies them on every call.
+    module.flatten_parameters()
+    return module
+
+
+def _build_native(case: Case, kernel: str) -> Runner:
+    return native_runner(native_module(case, case.dtype), case)
+
+
+def _build_triton(case: Case, kernel: str) -> Runner:
+    return _module_runner(TRITON_KERNELS[kernel](case), case)
+
+
+def _build_reference(case: Case, kernel: str) -> Runner:
+    return _module_runner(_lstm_triton_module(case, "reference"), case)
+
+
+def loop_runner(case: Case, step: Step = lstm_step, masked_step: Step = masked_lstm_step) -> Runner:
+    """loop_lstm with the given step functions, on its own copy of the case's weights."""
+    weights = [p.detach().clone().requires_grad_() for p in case.module.parameters()]
+    forward = partial(
+        loop_lstm,
+        weights=weights,
+        num_layers=case.config.num_layers,
+        bidirectional=case.config.bidirectional,
+        lengths=case.lengths,
+        step=step,
+        masked_step=masked_step,
+    )
+    return Runner(forward, weights)
+
+
+def _build_loop(case: Case, kernel: str) -> Runner:
+    return loop_runner(case)
+
+
+def _build_loop_compiled(case: Case, kernel: str) -> Runner:
+    # A fresh Dynamo cache per case: guards would otherwise pile up across configs until the
+    # recompile limit, past which Dynamo silently runs the step eagerly.
+    torch.compiler.reset()
+    # Backward mode calls autograd.grad with retain_graph=True, which AOTAutograd refuses for
+    # a backward compiled to donate (reuse) its saved buffers. The switch is read when a graph
+    # compiles, on first call, so it stays off for the process: a memory saving of the
+    # compiled backward, given up for every compiled graph from here on.
+    torch._functorch.config.donated_buffer = False
+    return loop_runner(
+        case,
+        torch.compile(lstm_step, fullgraph=True, dynamic=False),
+        torch.compile(masked_lstm_step, fullgraph=True, dynamic=False),
+    )
+
+
+register_provider(Provider("native", _native_kernels, _build_native))
+register_provider(Provider("triton", lambda device: tuple(TRITON_KERNELS), _build_triton))
+register_provider(Provider("reference", lambda device: ("reference",), _build_reference))
+register_provider(Provider("loop", lambda device: ("eager",), _build_loop))
+register_provider(Provider("loop_compiled", lambda device: ("inductor",), _build_loop_compiled))

@@ -1,0 +1,46 @@
+"""The grids hold issue 5's shapes; selection by name, each config once."""
+
+import pytest
+
+from lstm_triton.bench.grids import GRIDS, select_configs
+from lstm_triton.bench.providers import get_providers
+
+
+def sizes(grid, *fields):
+    return [tuple(getattr(config, field) for field in fields) for config in GRIDS[grid]]
+
+
+def test_grids_are_the_issues_shapes():
+    assert sizes("main", "batch", "seq_len", "hidden") == [
+        (16, 1024, h) for h in (256, 512, 768, 1024, 2048)
+    ]
+    assert sizes("batch", "batch") == [(b,) for b in (1, 8, 16, 64, 128, 256)]
+    assert sizes("seq", "seq_len", "hidden") == [(t, 768) for t in (128, 512, 2048)]
+    assert sizes("bidir", "num_layers", "bidirectional", "hidden") == [(2, True, 512)]
+    assert all(config.varlen for config in GRIDS["varlen"])
+    deepbench = GRIDS["deepbench"]
+    assert {c.hidden for c in deepbench} <= {256, 512, 1024, 1536, 2048}
+    assert min(c.batch for c in deepbench) == 16 and max(c.batch for c in deepbench) == 128
+    assert {c.seq_len for c in deepbench} == {25, 50, 150}
+    for config in (c for name, configs in GRIDS.items() if name != "tiny" for c in configs):
+        assert config.input_size == config.hidden
+
+
+def test_all_is_every_grid_but_tiny_each_config_once():
+    selected = select_configs(["all"])
+    configs = [config for _, config in selected]
+    assert len(configs) == len(set(configs))
+    assert {grid for grid, _ in selected} == set(GRIDS) - {"tiny"}
+    assert select_configs(["main", "batch"], quick=True) == [
+        ("main", GRIDS["main"][0]),
+        ("batch", GRIDS["batch"][0]),
+    ]
+
+
+def test_unknown_names_raise_value_error_listing_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown grid 'huge'; expected one of all, main, batch"):
+        select_configs(["huge"])
+    with pytest.raises(
+        ValueError, match=r"'cudnn'.*native, triton, reference, loop, loop_compiled"
+    ):
+        get_providers(["cudnn"])

@@ -1,0 +1,58 @@
+"""The report is a function of the CSV: speed-ups over native, the latest row of each measurement,
+failures listed with their errors; and a CSV keeps one set of columns."""
+
+import pytest
+
+from lstm_triton.bench.report import COLUMNS, append_rows, markdown_report, read_rows, write_report
+
+CONFIG = "B16-T1024-I768-H768-L1"
+
+
+def row(provider, kernel, median_ms, status="ok", **values):
+    base = {"grid": "main", "config": CONFIG, "mode": "forward", "dtype": "fp16", "device": "cuda"}
+    base |= {"gpu": "NVIDIA H100 80GB HBM3", "provider": provider, "kernel": kernel}
+    return base | {"status": status, "median_ms": median_ms, **values}
+
+
+def test_speed_up_over_native_from_the_latest_rows(tmp_path):
+    path = tmp_path / "r.csv"
+    append_rows(path, [row("native", "cudnn", "2.0"), row("triton", "stepwise", "1.0")])
+    append_rows(
+        path,
+        [
+            row("triton", "stepwise", "0.5"),  # a rerun: this one counts
+            row("loop", "eager", None, status="failed", error="GateError: y is off by 0.3"),
+            row("reference", "reference", None, status="unsupported", error="no lengths="),
+        ],
+    )
+    text = markdown_report(read_rows(path))
+    header = "| config | native:cudnn | triton:stepwise | loop:eager | reference |"
+    assert header in text
+    assert f"| {CONFIG} | 2 ms | 0.5 ms (4.00x) | failed | n/a |" in text
+    assert "### grid main" in text and "#### forward, fp16" in text
+    assert f"- {CONFIG} loop:eager forward fp16: failed: GateError: y is off by 0.3" in text
+    assert "not GPU numbers" not in text
+
+
+def test_write_report_draws_the_table_and_a_plot_per_grid(tmp_path):
+    path = tmp_path / "r.csv"
+    append_rows(path, [row("native", "cudnn", "2.0"), row("loop", "eager", "150")])
+    append_rows(path, [row("native", "cudnn", "3.0", grid="seq", config="B16-T128-I768-H768-L1")])
+    md, plots = write_report(path)
+    assert md == path.with_suffix(".md")
+    assert plots == [tmp_path / "r-main.png", tmp_path / "r-seq.png"]
+    text = md.read_text()
+    assert "150 ms (0.01x)" in text
+    assert "](r-main.png)" in text and "](r-seq.png)" in text
+    for plot in plots:
+        assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_csv_keeps_its_columns(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("kernel,provider\n")
+    with pytest.raises(ValueError, match="other columns"):
+        append_rows(path, [row("native", "cudnn", "2.0")])
+    fresh = tmp_path / "fresh.csv"
+    append_rows(fresh, [row("native", "cudnn", "2.0")])
+    assert tuple(read_rows(fresh)[0]) == COLUMNS
