@@ -1,0 +1,73 @@
+"""Train an LSTM task: python experiments/train.py [experiment=<name>] [overrides].
+
+Seeds everything, builds the data module, the task (sized by the data: model_dims()),
+callbacks, loggers and trainer from conf/, fits (resuming from ckpt_path when given), tests the
+best checkpoint, prints where the run and its checkpoints are, and returns cfg.optimized_metric
+(the best value the checkpoint callback saw, else the last one) for sweeps.
+"""
+
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from lstm_triton.tracking import finish_wandb_on_exit, log_config, report_run
+
+
+def instantiate_each(nodes: DictConfig | None) -> list[Any]:
+    """The objects of a group of named nodes (callbacks, logger); null entries are left out.
+    Like everything here, built from plain containers (_convert_="all"), not DictConfigs."""
+    return [instantiate(node, _convert_="all") for node in (nodes or {}).values() if node]
+
+
+def optimized_value(trainer: L.Trainer, metrics: dict[str, Any], name: str) -> float | None:
+    """The best value of metric `name` the checkpoint callback kept, else its last value."""
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.monitor == name and callback.best_model_score is not None:
+        return float(callback.best_model_score)
+    return float(metrics[name]) if name in metrics else None
+
+
+def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
+    """Runs one experiment; returns (the optimized metric, every final metric)."""
+    L.seed_everything(cfg.seed, workers=True)
+    # Plain containers in the hyper-parameters: checkpoints load with weights_only=True.
+    datamodule = instantiate(cfg.data, _convert_="all")
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    dims = datamodule.model_dims()
+    model = instantiate(cfg.model, _convert_="all", **dims)
+    loggers = instantiate_each(cfg.get("logger"))
+    trainer = instantiate(
+        cfg.trainer, callbacks=instantiate_each(cfg.get("callbacks")), logger=loggers or False
+    )
+    log_config(trainer, {**OmegaConf.to_container(cfg, resolve=True), "data_dims": dims})
+
+    metrics: dict[str, Any] = {}
+    test_ckpt = cfg.ckpt_path
+    if cfg.train:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        metrics.update(trainer.callback_metrics)
+        # The best checkpoint; none (fast_dev_run, no checkpoint callback): the last weights.
+        callback = trainer.checkpoint_callback
+        test_ckpt = (callback.best_model_path or None) if callback is not None else None
+    value = optimized_value(trainer, metrics, cfg.optimized_metric)
+    if cfg.test:
+        trainer.test(model, datamodule=datamodule, ckpt_path=test_ckpt)
+        metrics.update(trainer.callback_metrics)
+    metrics = {name: float(metric) for name, metric in metrics.items()}
+    report_run(trainer, metrics, cfg.optimized_metric)
+    return value, metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    with finish_wandb_on_exit():
+        value, _ = train(cfg)
+    return value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Fixtures of the pipeline tests: W&B offline into a temporary folder, no network, small data
+sets in the real formats, the real configs composed and shrunk, and the real entry point.
+
+Every test runs with urllib's urlopen failing like an offline machine and the data cache
+pointed at a folder of generated files (MNIST and Fashion-MNIST as gzipped IDX, Tiny
+Shakespeare and PTB as text, WikiText-2 as its zip, ETTh1 as an ETT-style CSV).
+"""
+
+import gzip
+import importlib.util
+import io
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from lstm_triton.tracking import RunLog, read_run_log
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = ROOT / "conf"
+EXPERIMENTS = sorted(path.stem for path in (CONFIG_DIR / "experiment").glob("*.yaml"))
+ETT_COLUMNS = ("date", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT")
+
+# What shrinks each experiment to seconds on a CPU: tiny networks, batches and corpora.
+LANGUAGE_MODEL = [
+    "data.batch_size=2",
+    "data.bptt=8",
+    "model.embedding_dim=8",
+    "callbacks.text_samples.num_tokens=5",
+]
+CLASSIFICATION = ["data.batch_size=2", "data.val_size=4"]
+FORECASTING = ["data.batch_size=4"]
+SHRINK = {
+    "char_stdlib": [*LANGUAGE_MODEL, "data.corpus.max_chars=20000"],
+    "char_shakespeare": LANGUAGE_MODEL,
+    "char_text": [*LANGUAGE_MODEL, "data.corpus.path={data}/text.txt"],
+    "word_ptb": LANGUAGE_MODEL,
+    "word_wikitext2": LANGUAGE_MODEL,
+    "smnist_pixel": CLASSIFICATION,
+    "smnist_row": CLASSIFICATION,
+    "psmnist": CLASSIFICATION,
+    "fashion_mnist": CLASSIFICATION,
+    "etth1": FORECASTING,
+    "forecast_csv": [*FORECASTING, "data.path={data}/series.csv", "data.target=OT"],
+}
+
+
+def pytest_generate_tests(metafunc):
+    """A test taking `experiment` runs once per preset in conf/experiment/."""
+    if "experiment" in metafunc.fixturenames:
+        metafunc.parametrize("experiment", EXPERIMENTS)
+
+
+def idx_gz(array: np.ndarray) -> bytes:
+    """A uint8 array as a gzipped IDX file: 00 00 08 <ndim>, big-endian uint32 sizes, data."""
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+def write_image_set(folder: Path, num_train: int = 24, num_test: int = 8) -> None:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, count in (("train", num_train), ("t10k", num_test)):
+        images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+        labels = np.arange(count, dtype=np.uint8) % 10
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(idx_gz(images))
+        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(idx_gz(labels))
+
+
+def ett_csv(num_rows: int = 600) -> str:
+    """ETT's header and layout, one row a day so that 12/4/4 months of 30 days fit."""
+    start = np.datetime64("2016-07-01T00:00:00")
+    lines = [",".join(ETT_COLUMNS)]
+    for row in range(num_rows):
+        date = str(start + row * np.timedelta64(1, "D")).replace("T", " ")
+        values = [10 * (column + 1) + np.sin(row / 7 + column) for column in range(7)]
+        lines.append(",".join([date, *(f"{value:.4f}" for value in values)]))
+    return "\n".join(lines) + "\n"
+
+
+def text(num_lines: int, seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "far"]
+    return "".join(" ".join(rng.choice(words, size=8)) + "\n" for _ in range(num_lines))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """A data cache holding every downloaded data set as small files in its real format."""
+    root = tmp_path_factory.mktemp("data")
+    write_image_set(root / "mnist")
+    write_image_set(root / "fashion_mnist")
+    (root / "tiny_shakespeare").mkdir()
+    (root / "tiny_shakespeare" / "input.txt").write_text(text(200, 0))
+    (root / "ptb").mkdir()
+    for split, seed in (("train", 1), ("valid", 2), ("test", 3)):
+        (root / "ptb" / f"ptb.{split}.txt").write_text(text(60, seed))
+    (root / "wikitext2").mkdir()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for split, seed in (("train", 4), ("valid", 5), ("test", 6)):
+            zipped.writestr(f"wikitext-2/wiki.{split}.tokens", text(60, seed))
+    (root / "wikitext2" / "wikitext-2-v1.zip").write_bytes(archive.getvalue())
+    (root / "ett").mkdir()
+    (root / "ett" / "ETTh1.csv").write_text(ett_csv())
+    (root / "series.csv").write_text(ett_csv())
+    (root / "text.txt").write_text(text(200, 7))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """No network, W&B offline into tmp_path/wandb-home, no W&B credentials."""
+    attempts = []
+
+    def unreachable(url, *args, **kwargs):
+        attempts.append(url)
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    home = tmp_path / "wandb-home"
+    for variable, folder in (
+        ("WANDB_DIR", "dir"),
+        ("WANDB_CACHE_DIR", "cache"),
+        ("WANDB_CONFIG_DIR", "config"),
+        ("WANDB_DATA_DIR", "data"),
+    ):
+        (home / folder).mkdir(parents=True)
+        monkeypatch.setenv(variable, str(home / folder))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_CONSOLE", "off")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_CODE", "true")
+    monkeypatch.setenv("WANDB_X_DISABLE_STATS", "true")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("LSTM_TRITON_DATA", str(tmp_path / "empty-cache"))
+    return attempts
+
+
+@pytest.fixture
+def compose_train(tmp_path, data_dir):
+    """compose_train(*overrides, debug="smoke"): conf/train.yaml composed with the overrides,
+    run output in tmp_path/run, data from the generated cache, on CPU with a tiny native LSTM
+    (an experiment's own shrinking from SHRINK is applied when "experiment=<name>" is given)."""
+
+    def compose_with(*overrides: str, debug: str | None = "smoke", output: str = "run"):
+        experiment = next(
+            (item.split("=", 1)[1] for item in overrides if item.startswith("experiment=")),
+            "char_stdlib",
+        )
+        shrink = [item.format(data=data_dir) for item in SHRINK[experiment]]
+        base = [
+            f"paths.output_dir={tmp_path / output}",
+            f"paths.log_dir={tmp_path / 'logs'}",
+            f"paths.data_dir={data_dir}",
+            "model.lstm.hidden_size=8",
+            "model.lstm.backend=native",
+            *([f"debug={debug}"] if debug else []),
+            *shrink,
+        ]
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose("train", overrides=[*base, *overrides])
+
+    yield compose_with
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def train_module():
+    """experiments/train.py, loaded from its file (experiments/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("train", ROOT / "experiments" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def run_train(train_module):
+    """run_train(cfg): the entry point's train(cfg) with the W&B run finished afterwards, as
+    its main() does; returns (optimized metric, metrics)."""
+    from lstm_triton.tracking import finish_wandb_on_exit
+
+    def run(cfg):
+        with finish_wandb_on_exit():
+            return train_module.train(cfg)
+
+    return run
+
+
+def finished_run_log(run_dir: Path, timeout_s: float = 30.0) -> RunLog:
+    """A W&B run folder's log once W&B has written its exit record, which lands on disk just
+    after wandb.finish() returns."""
+    deadline = time.monotonic() + timeout_s
+    log = read_run_log(run_dir)
+    while log.exit_code is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = read_run_log(run_dir)
+    return log
+
+
+@pytest.fixture
+def finished_log():
+    """finished_log(run_dir): the run's log once its exit record is on disk."""
+    return finished_run_log
+
+
+@pytest.fixture
+def wandb_logs():
+    """wandb_logs(output_dir): the finished logs of the W&B runs under output_dir/wandb, oldest
+    first (run folders are named by start time)."""
+
+    def logs(output_dir: Path) -> list[RunLog]:
+        folders = [p for p in (output_dir / "wandb").glob("*run-*") if not p.is_symlink()]
+        return [finished_run_log(folder) for folder in sorted(folders, key=lambda p: p.name)]
+
+    return logs

@@ -1,0 +1,87 @@
+"""experiments/train.py as users run it: the main job from the command line (shrunk), the
+Triton backend through the pipeline, and bad input failing with a message that says what to do."""
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lstm_triton.data import DataNotFoundError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "experiments/train.py", *overrides],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_main_job_command_line_ends_with_test_metric_sample_and_wandb_run(tmp_path):
+    result = run_cli(
+        "debug=smoke",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        "data.corpus.max_chars=20000",
+        "data.batch_size=2",
+        "data.bptt=8",
+        "model.embedding_dim=8",
+        "model.lstm.hidden_size=8",
+        "model.lstm.backend=native",
+        "callbacks.text_samples.num_tokens=20",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "test/bpc" in out and "Sample (temperature 0.8):\ndef " in out
+    report = out[out.index("Run finished.") :]
+    assert "<- optimized_metric" in report and "Checkpoints: " in report
+    run_dir = report.split("W&B run: ", 1)[1].split("\n", 1)[0]
+    assert run_dir.startswith(str(tmp_path / "logs" / "debug" / "runs"))
+    assert os.path.isdir(run_dir) and f"wandb sync {run_dir}" in report
+
+
+def test_unknown_experiment_on_the_command_line_lists_the_presets():
+    result = run_cli("experiment=no_such_preset")
+    assert result.returncode != 0
+    assert "Available options in 'experiment'" in result.stderr
+    assert "char_stdlib" in result.stderr and "etth1" in result.stderr
+
+
+def test_triton_backend_runs_through_the_pipeline(compose_train, run_train):
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("the Triton kernels run on CPU tensors only under TRITON_INTERPRET=1")
+    cfg = compose_train(
+        "model.lstm.backend=triton",
+        "model.lstm.num_layers=1",
+        "callbacks.text_samples.num_tokens=3",
+        "trainer.limit_train_batches=1",
+    )
+    value, metrics = run_train(cfg)
+    assert math.isfinite(value) and math.isfinite(metrics["test/bpc"])
+
+
+def test_missing_data_offline_names_the_file_the_url_and_the_fix(
+    compose_train, run_train, tmp_path
+):
+    cfg = compose_train("experiment=char_shakespeare", f"paths.data_dir={tmp_path / 'empty'}")
+    with pytest.raises(DataNotFoundError) as error:
+        run_train(cfg)
+    message = str(error.value)
+    assert str(tmp_path / "empty" / "tiny_shakespeare" / "input.txt") in message
+    assert "https://raw.githubusercontent.com/karpathy/char-rnn" in message
+    assert "To supply it" in message
+
+
+def test_fast_dev_run_tests_the_last_weights_when_no_best_checkpoint_was_saved(
+    compose_train, run_train, tmp_path
+):
+    value, metrics = run_train(compose_train("experiment=etth1", debug="fast_dev_run"))
+    assert math.isfinite(metrics["test/mse"]) and math.isfinite(value)
+    assert not list(tmp_path.glob("run/checkpoints/epoch*.ckpt"))
