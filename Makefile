@@ -1,8 +1,9 @@
 # Two commands set up a fresh machine and run everything: `make train` and `make test`.
-# TORCH_SPEC picks the torch build: a bare `torch` takes PyPI's newest (CUDA) build, CI pins
-# the CPU wheel that is on disk offline (`make test TORCH_SPEC=torch==2.13.0`).
+# TORCH_SPEC picks the torch build. With an NVIDIA GPU, a bare `torch`: PyPI's newest (CUDA)
+# build. Without one, torch==2.13.0, whose CPU build is on disk offline here (a bare `torch`
+# would pull gigabytes of CUDA libraries); CI pins it explicitly.
 PYTHON ?= python3
-TORCH_SPEC ?= torch
+TORCH_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),torch,torch==2.13.0)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -19,9 +19,13 @@ from lstm_triton.modules import LSTM
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 1e-3}
 
 
-def build_lstm(input_size: int, lstm: Mapping[str, Any]) -> LSTM:
-    """lstm_triton.LSTM(input_size, batch_first=True, **lstm): lstm holds hidden_size and any of
-    num_layers, dropout, bidirectional, bias, backend (see lstm_triton.LSTM)."""
+def build_lstm(input_size: int, lstm: Mapping[str, Any]) -> nn.Module:
+    """The recurrent network, called as (x (B, T, F)) -> (y, (h_n, c_n)) like torch.nn.LSTM.
+
+    lstm holds hidden_size and any of lstm_triton.LSTM's options (num_layers, dropout,
+    bidirectional, backend, ...); its `_target_` (default lstm_triton.LSTM) may name another
+    module with torch.nn.LSTM's signature, torch.nn.LSTM itself for A/B runs, or a user's own.
+    """
     options = dict(lstm)
     if "hidden_size" not in options:
         raise ValueError(f"lstm must give hidden_size, got the options {sorted(options)}")
@@ -31,7 +35,8 @@ def build_lstm(input_size: int, lstm: Mapping[str, Any]) -> LSTM:
                 f"lstm must not set {fixed}: the task sets it from the data, got {fixed}="
                 f"{options[fixed]!r}"
             )
-    return LSTM(input_size, batch_first=True, **options)
+    options.setdefault("_target_", f"{LSTM.__module__}.{LSTM.__qualname__}")
+    return instantiate(options, input_size=input_size, batch_first=True)
 
 
 class FinalState(nn.Module):

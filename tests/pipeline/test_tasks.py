@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+import lstm_triton
 from lstm_triton.tasks import Forecaster, LanguageModel, SequenceClassifier
+from lstm_triton.tasks.base import build_lstm
 
 LSTM = {"hidden_size": 6, "num_layers": 2, "backend": "native"}
 
@@ -114,3 +116,10 @@ def test_checkpoint_rebuilds_the_task_without_data_and_loads_weights_only(tmp_pa
     loaded = SequenceClassifier.load_from_checkpoint(path)
     x = torch.randn(2, 4, 3)
     torch.testing.assert_close(loaded.eval()(x), model.eval()(x))
+
+
+def test_lstm_target_plugs_in_another_module():
+    native = build_lstm(3, {"_target_": "torch.nn.LSTM", "hidden_size": 8})
+    assert type(native) is torch.nn.LSTM and native.batch_first and native.input_size == 3
+    ours = build_lstm(3, {"hidden_size": 8, "backend": "reference"})
+    assert isinstance(ours, lstm_triton.LSTM) and ours.backend == "reference"
