@@ -24,3 +24,17 @@ def zoneout_arguments(cell: Cell, like: torch.Tensor) -> tuple[torch.Tensor, tor
     if cell.zoneout_mode == 2:
         return like.new_tensor([cell.zoneout_h]), like.new_tensor([cell.zoneout_c])
     return like, like
+
+
+def cell_constexprs(cell: Cell) -> dict:
+    """The kernels' constexpr flags of a Cell: PEEPHOLE, ZONEOUT and the five activations."""
+    act_i, act_f, act_g, act_o, act_c = cell.activations
+    return {
+        "PEEPHOLE": cell.peephole is not None,
+        "ZONEOUT": cell.zoneout_mode,
+        "ACT_I": act_i,
+        "ACT_F": act_f,
+        "ACT_G": act_g,
+        "ACT_O": act_o,
+        "ACT_C": act_c,
+    }

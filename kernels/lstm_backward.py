@@ -41,7 +41,8 @@ import triton.language as tl
 
 from lstm_triton.kernels.activations import activate, activation_slope
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
-from lstm_triton.kernels.launch import block_sizes, zoneout_arguments
+from lstm_triton.kernels.launch import block_sizes, cell_constexprs, zoneout_arguments
+from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
 
 
 @triton.jit(do_not_specialize=["s", "T", "B"])
@@ -80,22 +81,14 @@ def _lstm_backward_step_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
 ):
-    i_b = tl.program_id(0).to(tl.int64)
-    i_h = tl.program_id(1).to(tl.int64)
-    i_d = tl.program_id(2).to(tl.int64)
-    acc_dtype = c_seq_ptr.dtype.element_ty
+    acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
-    t = s + i_d * (T - 1 - 2 * s)
+    i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
     t_next = t + 1 - 2 * i_d
-
-    o_b = i_b * BLOCK_B + tl.arange(0, BLOCK_B)
-    o_h = i_h * BLOCK_H + tl.arange(0, BLOCK_H)
-    m_b = o_b < B
-    m_h = o_h < H
     m_bh = m_b[:, None] & m_h[None, :]
     o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
     if HAS_LENGTHS:
-        b_length = tl.load(lengths_ptr + o_b, mask=m_b, other=0)[:, None]
+        b_length = row_lengths(lengths_ptr, o_b, m_b)
         b_valid = t < b_length
         # The last valid time is lengths - 1 going forward, 0 in reverse.
         b_last = t == (b_length - 1) * (1 - i_d)
@@ -133,13 +126,9 @@ def _lstm_backward_step_kernel(
     b_dc = tl.load(dc_ptr + o_state, mask=m_bh, other=0.0)
 
     if ZONEOUT > 0:
-        if ZONEOUT == 1:
-            p_zone = ((t * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
-            b_keep_h = tl.load(zone_h_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
-            b_keep_c = tl.load(zone_c_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
-        else:
-            b_keep_h = tl.load(zone_h_ptr)
-            b_keep_c = tl.load(zone_c_ptr)
+        b_keep_h, b_keep_c = kept_fractions(
+            zone_h_ptr, zone_c_ptr, t, B, D, H, i_d, o_b, o_h, m_bh, acc_dtype, ZONEOUT
+        )
         # The kept part of h goes straight to h_prev, next launch (padding passes it on);
         # the rest flows through this step's cell. The cell's own new state is recomputed.
         b_dh_keep = tl.load(dh_keep_ptr + o_state, mask=m_bh, other=0.0)
@@ -156,8 +145,8 @@ def _lstm_backward_step_kernel(
     b_do = b_dr * b_tc * activation_slope(b_o, ACT_O)
     b_dc_new += b_dr * b_o * activation_slope(b_tc, ACT_C)
     if PEEPHOLE:
-        p_peep = peephole_ptr + i_d * 3 * H + o_h[None, :]
-        b_dc_new += b_do * tl.load(p_peep + 2 * H, mask=m_h[None, :], other=0.0).to(acc_dtype)
+        b_pi, b_pf, b_po = peephole_tiles(peephole_ptr, i_d, H, o_h, m_h, acc_dtype)
+        b_dc_new += b_do * b_po
     b_di = b_dc_new * b_g * activation_slope(b_i, ACT_I)
     b_df = b_dc_new * b_c_prev * activation_slope(b_f, ACT_F)
     b_dg = b_dc_new * b_i * activation_slope(b_g, ACT_G)
@@ -165,8 +154,7 @@ def _lstm_backward_step_kernel(
     if ZONEOUT > 0:
         b_dc_prev += b_keep_c * b_dc
     if PEEPHOLE:
-        b_dc_prev += b_di * tl.load(p_peep, mask=m_h[None, :], other=0.0).to(acc_dtype)
-        b_dc_prev += b_df * tl.load(p_peep + H, mask=m_h[None, :], other=0.0).to(acc_dtype)
+        b_dc_prev += b_di * b_pi + b_df * b_pf
 
     dz_dtype = dgates_ptr.dtype.element_ty
     p_dz_t = dgates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
@@ -207,7 +195,6 @@ def lstm_backward_recurrence(
         assert c0.shape == (D, B, H) and c0.is_contiguous()
     if lengths is not None:
         assert lengths.shape == (B,) and lengths.dtype == torch.int32
-    zoneout = cell.zoneout_mode
 
     dgates = torch.empty_like(gates)
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)
@@ -239,13 +226,7 @@ def lstm_backward_recurrence(
             LAST=s == T - 1,
             HAS_STATE=c0 is not None,
             HAS_LENGTHS=lengths is not None,
-            PEEPHOLE=cell.peephole is not None,
-            ZONEOUT=zoneout,
-            ACT_I=cell.activations[0],
-            ACT_F=cell.activations[1],
-            ACT_G=cell.activations[2],
-            ACT_O=cell.activations[3],
-            ACT_C=cell.activations[4],
+            **cell_constexprs(cell),
             DOT_PRECISION=dot_precision(gates.dtype),
             BLOCK_B=block_b,
             BLOCK_H=block_h,

@@ -45,7 +45,8 @@ import triton.language as tl
 
 from lstm_triton.kernels.activations import activate
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
-from lstm_triton.kernels.launch import block_sizes, zoneout_arguments
+from lstm_triton.kernels.launch import block_sizes, cell_constexprs, zoneout_arguments
+from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
 
 
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
@@ -82,22 +83,14 @@ def _lstm_forward_step_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
 ):
-    i_b = tl.program_id(0).to(tl.int64)
-    i_h = tl.program_id(1).to(tl.int64)
-    i_d = tl.program_id(2).to(tl.int64)
-    acc_dtype = c_seq_ptr.dtype.element_ty
+    acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
-    t = s + i_d * (T - 1 - 2 * s)
+    i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
     t_prev = t - 1 + 2 * i_d
-
-    o_b = i_b * BLOCK_B + tl.arange(0, BLOCK_B)
-    o_h = i_h * BLOCK_H + tl.arange(0, BLOCK_H)
-    m_b = o_b < B
-    m_h = o_h < H
     m_bh = m_b[:, None] & m_h[None, :]
     o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
     if HAS_LENGTHS:
-        b_length = tl.load(lengths_ptr + o_b, mask=m_b, other=0)[:, None]
+        b_length = row_lengths(lengths_ptr, o_b, m_b)
         b_valid = t < b_length
     else:
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
@@ -137,26 +130,21 @@ def _lstm_forward_step_kernel(
             b_zo = tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION)
 
     if PEEPHOLE:
-        p_peep = peephole_ptr + i_d * 3 * H + o_h[None, :]
-        b_zi += tl.load(p_peep, mask=m_h[None, :], other=0.0).to(acc_dtype) * b_c_prev
-        b_zf += tl.load(p_peep + H, mask=m_h[None, :], other=0.0).to(acc_dtype) * b_c_prev
+        b_pi, b_pf, b_po = peephole_tiles(peephole_ptr, i_d, H, o_h, m_h, acc_dtype)
+        b_zi += b_pi * b_c_prev
+        b_zf += b_pf * b_c_prev
     b_i = activate(b_zi, ACT_I)
     b_f = activate(b_zf, ACT_F)
     b_g = activate(b_zg, ACT_G)
     b_c = b_f * b_c_prev + b_i * b_g
     if PEEPHOLE:
-        b_zo += tl.load(p_peep + 2 * H, mask=m_h[None, :], other=0.0).to(acc_dtype) * b_c
+        b_zo += b_po * b_c
     b_o = activate(b_zo, ACT_O)
     b_h_new = b_o * activate(b_c, ACT_C)
     if ZONEOUT > 0:
-        # Keep a fraction of the previous state: a 0/1 mask in training, its mean in eval.
-        if ZONEOUT == 1:
-            p_zone = ((t * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
-            b_keep_h = tl.load(zone_h_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
-            b_keep_c = tl.load(zone_c_ptr + p_zone, mask=m_bh, other=0).to(acc_dtype)
-        else:
-            b_keep_h = tl.load(zone_h_ptr)
-            b_keep_c = tl.load(zone_c_ptr)
+        b_keep_h, b_keep_c = kept_fractions(
+            zone_h_ptr, zone_c_ptr, t, B, D, H, i_d, o_b, o_h, m_bh, acc_dtype, ZONEOUT
+        )
         # h_prev by element: the previous output, or h0 at the row's first step.
         if FIRST:
             b_h_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
@@ -250,13 +238,7 @@ def lstm_forward_recurrence(
             FIRST=s == 0,
             HAS_STATE=c0 is not None,
             HAS_LENGTHS=lengths is not None,
-            PEEPHOLE=cell.peephole is not None,
-            ZONEOUT=zoneout,
-            ACT_I=cell.activations[0],
-            ACT_F=cell.activations[1],
-            ACT_G=cell.activations[2],
-            ACT_O=cell.activations[3],
-            ACT_C=cell.activations[4],
+            **cell_constexprs(cell),
             DOT_PRECISION=dot_precision(gates.dtype),
             BLOCK_B=block_b,
             BLOCK_H=block_h,
