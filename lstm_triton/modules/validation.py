@@ -62,6 +62,24 @@ def check_state(
             )
 
 
+def check_features(input: object, input_size: int, layouts: dict[int, str]) -> torch.Tensor:
+    """input must be a floating tensor of one of the ranks in layouts ({rank: shape text},
+    batched first, then unbatched) ending in input_size features."""
+    input = check_tensor(input, "input")
+    if input.dim() not in layouts:
+        (batched, batched_shape), (unbatched, unbatched_shape) = layouts.items()
+        raise ValueError(
+            f"input must be {batched}-D {batched_shape} or {unbatched}-D {unbatched_shape} "
+            f"(unbatched), got {input.dim()}-D with shape {tuple(input.shape)}"
+        )
+    if input.size(-1) != input_size:
+        raise ValueError(
+            f"input's last dimension must be input_size={input_size}, got {input.size(-1)} "
+            f"(input shape {tuple(input.shape)})"
+        )
+    return input
+
+
 def check_sequence_input(
     input: object,
     hx: object,
@@ -73,18 +91,8 @@ def check_sequence_input(
     parameter: torch.Tensor,
 ) -> bool:
     """Checks LSTM.forward's arguments; returns whether the input is batched."""
-    input = check_tensor(input, "input")
     layout = "(B, T, input_size)" if batch_first else "(T, B, input_size)"
-    if input.dim() not in (2, 3):
-        raise ValueError(
-            f"input must be 3-D {layout} (batched) or 2-D (T, input_size) (unbatched), got "
-            f"{input.dim()}-D with shape {tuple(input.shape)}"
-        )
-    if input.size(-1) != input_size:
-        raise ValueError(
-            f"input's last dimension must be input_size={input_size}, got {input.size(-1)} "
-            f"(input shape {tuple(input.shape)})"
-        )
+    input = check_features(input, input_size, {3: f"{layout} (batched)", 2: "(T, input_size)"})
     batched = input.dim() == 3
     time_dim = 1 if batched and batch_first else 0
     if input.size(time_dim) == 0:
@@ -101,17 +109,8 @@ def check_cell_input(
     input: object, hx: object, *, input_size: int, hidden_size: int, parameter: torch.Tensor
 ) -> bool:
     """Checks LSTMCell.forward's arguments; returns whether the input is batched."""
-    input = check_tensor(input, "input")
-    if input.dim() not in (1, 2):
-        raise ValueError(
-            f"input must be 2-D (B, input_size) (batched) or 1-D (input_size,) (unbatched), "
-            f"got {input.dim()}-D with shape {tuple(input.shape)}"
-        )
-    if input.size(-1) != input_size:
-        raise ValueError(
-            f"input's last dimension must be input_size={input_size}, got {input.size(-1)} "
-            f"(input shape {tuple(input.shape)})"
-        )
+    layouts = {2: "(B, input_size) (batched)", 1: "(input_size,)"}
+    input = check_features(input, input_size, layouts)
     check_matches_parameters(input, parameter)
     if hx is not None:
         shape = (*input.shape[:-1], hidden_size)
