@@ -1,18 +1,27 @@
 """Train an LSTM task: python experiments/train.py [experiment=<name>] [overrides].
 
 Seeds everything, builds the data module, the task (sized by the data: model_dims()),
-callbacks, loggers and trainer from conf/, fits (resuming from ckpt_path when given), tests the
-best checkpoint, prints where the run and its checkpoints are, and returns cfg.optimized_metric
-(the best value the checkpoint callback saw, else the last one) for sweeps.
+callbacks, loggers and trainer from conf/, fits (resuming from ckpt_path when given, else from
+the newest checkpoint already in the run's folder, as a requeued job finds it), tests the best
+checkpoint, prints where the run and its checkpoints are, and returns cfg.optimized_metric
+(the best value the checkpoint callback saw, else the last one) for sweeps. A run stopped by
+SIGTERM exits with status 143 (128 + SIGTERM) after saving checkpoints/preempted.ckpt.
 """
 
+import signal
+import sys
 from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from lstm_triton.callbacks import latest_checkpoint
 from lstm_triton.tracking import finish_wandb_on_exit, log_config, report_run
 
 
@@ -30,9 +39,23 @@ def optimized_value(trainer: L.Trainer, metrics: dict[str, Any], name: str) -> f
     return float(metrics[name]) if name in metrics else None
 
 
+def check_launch(trainer: L.Trainer) -> None:
+    """Refuses strategy=ddp starting its own processes inside a Hydra multirun: Lightning starts
+    ranks 1..N-1 by running this script's command line again, which there is the whole sweep."""
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    if multirun and isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher):
+        raise ValueError(
+            "trainer=ddp cannot start its processes inside a --multirun: Lightning would run "
+            "the whole sweep again in every rank. Use trainer=ddp_spawn for multiruns on one "
+            "machine, or start the processes outside (torchrun, or launcher=slurm)"
+        )
+
+
 def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
     """Runs one experiment; returns (the optimized metric, every final metric)."""
     L.seed_everything(cfg.seed, workers=True)
+    # Before the loggers are built: the W&B logger continues the run this checkpoint holds.
+    cfg.ckpt_path = cfg.ckpt_path or latest_checkpoint(cfg.paths.output_dir)
     # Plain containers in the hyper-parameters: checkpoints load with weights_only=True.
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.prepare_data()
@@ -43,6 +66,7 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
     trainer = instantiate(
         cfg.trainer, callbacks=instantiate_each(cfg.get("callbacks")), logger=loggers or False
     )
+    check_launch(trainer)
     log_config(trainer, {**OmegaConf.to_container(cfg, resolve=True), "data_dims": dims})
 
     metrics: dict[str, Any] = {}
@@ -65,7 +89,11 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     with finish_wandb_on_exit():
-        value, _ = train(cfg)
+        try:
+            value, _ = train(cfg)
+        except SIGTERMException:
+            # A SystemExit without a code, which would exit 0 as if the run had finished.
+            sys.exit(128 + signal.SIGTERM)
     return value
 
 

@@ -16,11 +16,14 @@ from lstm_triton.data.idx import IdxFormatError, read_idx
 from lstm_triton.data.language_model import CORPORA, LanguageModelDataModule
 from lstm_triton.data.sequential_image import SequentialImageDataModule
 from lstm_triton.data.stdlib_corpus import StdlibCorpus
+from lstm_triton.data.synthetic import AddingProblemDataModule, CopyMemoryDataModule
 from lstm_triton.data.vocab import Vocab
 
 __all__ = [
     "CORPORA",
+    "AddingProblemDataModule",
     "ChecksumError",
+    "CopyMemoryDataModule",
     "Corpus",
     "DataNotFoundError",
     "ForecastDataModule",

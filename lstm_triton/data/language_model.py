@@ -16,6 +16,7 @@ import math
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from lstm_triton.data.corpora import (
     Corpus,
@@ -141,7 +142,8 @@ class LanguageModelDataModule(L.LightningDataModule):
         )
         streams = batchify(self.ids[split], self.batch_size * world_size)
         rows = streams[rank * self.batch_size : (rank + 1) * self.batch_size]
-        return DataLoader(BPTTBatches(rows, self.bptt), batch_size=None)
+        # Stateful: Lightning checkpoints how many windows were served; a resumed run skips them.
+        return StatefulDataLoader(BPTTBatches(rows, self.bptt), batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -2,17 +2,20 @@
 
 import lightning as L
 from torch.utils.data import DataLoader, Dataset
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 
 class SplitDataModule(L.LightningDataModule):
     """Serves self.datasets ("train", "val", "test"), filled by a subclass's setup(), in batches
-    of hparams.batch_size with hparams.num_workers workers; only training batches are shuffled."""
+    of hparams.batch_size with hparams.num_workers workers; only training batches are shuffled.
+    StatefulDataLoader: Lightning checkpoints its position and shuffling order, so that a run
+    resumed mid-epoch gets the batches the interrupted run had not."""
 
     datasets: dict[str, Dataset]
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         self.setup()
-        return DataLoader(
+        return StatefulDataLoader(
             self.datasets[split],
             batch_size=self.hparams.batch_size,
             shuffle=shuffle,

@@ -59,7 +59,8 @@ class SequenceClassifier(SequenceTask):
         # Training metrics per step (of the batch), val and test ones over the whole split.
         per_step = split == "train"
         options = {"on_step": per_step, "on_epoch": not per_step, "prog_bar": True}
-        self.log(f"{split}/loss", loss, **options)
+        # sync_dist: the mean over every DDP process's batch; the accuracy metric syncs itself.
+        self.log(f"{split}/loss", loss, sync_dist=True, **options)
         self.log(f"{split}/acc", accuracy, **options)
         return loss, logits
 

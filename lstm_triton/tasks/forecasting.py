@@ -56,13 +56,14 @@ class Forecaster(SequenceTask):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = F.mse_loss(self(x), y)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, sync_dist=True)
         return loss
 
     def _evaluate(self, split: str, batch) -> torch.Tensor:
         x, y = batch
         y_hat = self(x)
-        self.log(f"{split}/loss", F.mse_loss(y_hat, y), prog_bar=split == "val")
+        # sync_dist: the mean over every DDP process's batches; the error metrics sync themselves.
+        self.log(f"{split}/loss", F.mse_loss(y_hat, y), prog_bar=split == "val", sync_dist=True)
         for kind in ("mse", "mae"):
             metric = self.errors[f"{split}_{kind}"]
             metric(y_hat, y)

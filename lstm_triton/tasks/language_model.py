@@ -90,7 +90,8 @@ class LanguageModel(SequenceTask):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         loss = self._step("train", batch)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+        # sync_dist: the mean over every DDP process's rows of the batch.
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -116,6 +117,8 @@ class LanguageModel(SequenceTask):
 
     def _log_split(self, split: str) -> None:
         mean_loss = self.mean_loss[f"{split}_loss"]
+        # Already the mean over every DDP process's tokens (torchmetrics syncs in compute()), so
+        # no sync_dist below, whatever Lightning's warning about epoch-level logging says.
         loss = mean_loss.compute()
         mean_loss.reset()
         self.log(f"{split}/loss", loss)

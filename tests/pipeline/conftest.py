@@ -36,6 +36,7 @@ LANGUAGE_MODEL = [
 ]
 CLASSIFICATION = ["data.batch_size=2", "data.val_size=4"]
 FORECASTING = ["data.batch_size=4"]
+SYNTHETIC = ["data.train_size=8", "data.val_size=4", "data.test_size=4", "data.batch_size=2"]
 SHRINK = {
     "char_stdlib": [*LANGUAGE_MODEL, "data.corpus.max_chars=20000"],
     "char_shakespeare": LANGUAGE_MODEL,
@@ -48,6 +49,8 @@ SHRINK = {
     "fashion_mnist": CLASSIFICATION,
     "etth1": FORECASTING,
     "forecast_csv": [*FORECASTING, "data.path={data}/series.csv", "data.target=OT"],
+    "adding_problem": [*SYNTHETIC, "data.seq_len=6"],
+    "copy_memory": [*SYNTHETIC, "data.delay=5", "data.copy_length=3"],
 }
 
 
