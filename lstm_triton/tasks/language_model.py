@@ -27,6 +27,7 @@ from torchmetrics import MeanMetric
 from lstm_triton.tasks.base import DEFAULT_OPTIMIZER, SequenceTask, build_lstm
 
 State = tuple[torch.Tensor, torch.Tensor]
+CARRIED_STATE = "language_model_carried_state"
 
 
 class LanguageModel(SequenceTask):
@@ -84,6 +85,8 @@ class LanguageModel(SequenceTask):
         state = self._states[split]
         if state is not None and state[0].size(1) != x.size(0):
             state = None
+        elif state is not None and state[0].device != x.device:  # restored from a checkpoint
+            state = (state[0].to(x.device), state[1].to(x.device))
         logits, state = self(x, state)
         self._states[split] = (state[0].detach(), state[1].detach())
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
@@ -102,6 +105,21 @@ class LanguageModel(SequenceTask):
 
     def on_train_epoch_start(self) -> None:
         self._states["train"] = None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The state carried between training batches, so that a run resumed in the middle of
+        # an epoch continues it. Each DDP process carries its own rows and a checkpoint holds
+        # one process's, so it is kept for a single process only (under DDP a resumed epoch
+        # goes on from zeros).
+        state = self._states["train"]
+        if state is not None and self.trainer.world_size == 1:
+            checkpoint[CARRIED_STATE] = [s.cpu() for s in state]
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning calls on_train_epoch_start (which resets the state) when an epoch starts,
+        # not when it resumes one in the middle: the resumed epoch goes on from this state.
+        state = checkpoint.get(CARRIED_STATE)
+        self._states["train"] = None if state is None else tuple(state)
 
     def on_validation_epoch_start(self) -> None:
         self._states["val"] = None
