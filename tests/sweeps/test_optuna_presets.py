@@ -27,7 +27,7 @@ def test_preset_of_the_experiments_task_searches_its_keys_in_its_direction(
     family = get_class(cfg.model._target_).__module__.rsplit(".", 1)[1]
     assert family in PRESETS
     cfg = sweep_module.compose_train_config(
-        [f"experiment={experiment}", f"+hparams_search={family}"]
+        [f"experiment={experiment}", f"hparams_search={family}"]
     )
     sweeper = cfg.hydra.sweeper
     assert sweeper.direction == DIRECTIONS[cfg.optimized_mode]
@@ -41,7 +41,7 @@ def test_two_trial_multirun_stores_both_objectives_in_a_shared_study(
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     result = train_cli(
         "experiment=char_stdlib",
-        "+hparams_search=language_model",
+        "hparams_search=language_model",
         "hydra.sweeper.n_trials=2",
         f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.study_name=test-study",
