@@ -1,5 +1,7 @@
 """Launch settings shared by the LSTM kernels."""
 
+import contextlib
+
 import torch
 import triton
 from triton import knobs
@@ -38,3 +40,8 @@ def cell_constexprs(cell: Cell) -> dict:
         "ACT_O": act_o,
         "ACT_C": act_c,
     }
+
+
+def on_device_of(tensor: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Triton launches on the current CUDA device: make it the one the tensors are on."""
+    return torch.cuda.device(tensor.device) if tensor.is_cuda else contextlib.nullcontext()

@@ -41,7 +41,12 @@ import triton.language as tl
 
 from lstm_triton.kernels.activations import activate, activation_slope
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
-from lstm_triton.kernels.launch import block_sizes, cell_constexprs, zoneout_arguments
+from lstm_triton.kernels.launch import (
+    block_sizes,
+    cell_constexprs,
+    on_device_of,
+    zoneout_arguments,
+)
 from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
 
 
@@ -202,34 +207,35 @@ def lstm_backward_recurrence(
     zone_h, zone_c = zoneout_arguments(cell, dc)
     block_b, block_h, block_k = block_sizes(B, H)
     grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
-    for s in reversed(range(T)):
-        _lstm_backward_step_kernel[grid](
-            dy_ptr=dy,
-            dh_n_ptr=dh_n,
-            gates_ptr=gates,
-            c_seq_ptr=c_seq,
-            c0_ptr=dc if c0 is None else c0,
-            w_ptr=w,
-            peephole_ptr=dc if cell.peephole is None else cell.peephole,
-            lengths_ptr=dc if lengths is None else lengths,
-            zone_h_ptr=zone_h,
-            zone_c_ptr=zone_c,
-            dc_ptr=dc,
-            dh_keep_ptr=dh_kept,
-            dgates_ptr=dgates,
-            s=s,
-            T=T,
-            B=B,
-            H=H,
-            D=D,
-            FIRST=s == 0,
-            LAST=s == T - 1,
-            HAS_STATE=c0 is not None,
-            HAS_LENGTHS=lengths is not None,
-            **cell_constexprs(cell),
-            DOT_PRECISION=dot_precision(gates.dtype),
-            BLOCK_B=block_b,
-            BLOCK_H=block_h,
-            BLOCK_K=block_k,
-        )
+    with on_device_of(gates):
+        for s in reversed(range(T)):
+            _lstm_backward_step_kernel[grid](
+                dy_ptr=dy,
+                dh_n_ptr=dh_n,
+                gates_ptr=gates,
+                c_seq_ptr=c_seq,
+                c0_ptr=dc if c0 is None else c0,
+                w_ptr=w,
+                peephole_ptr=dc if cell.peephole is None else cell.peephole,
+                lengths_ptr=dc if lengths is None else lengths,
+                zone_h_ptr=zone_h,
+                zone_c_ptr=zone_c,
+                dc_ptr=dc,
+                dh_keep_ptr=dh_kept,
+                dgates_ptr=dgates,
+                s=s,
+                T=T,
+                B=B,
+                H=H,
+                D=D,
+                FIRST=s == 0,
+                LAST=s == T - 1,
+                HAS_STATE=c0 is not None,
+                HAS_LENGTHS=lengths is not None,
+                **cell_constexprs(cell),
+                DOT_PRECISION=dot_precision(gates.dtype),
+                BLOCK_B=block_b,
+                BLOCK_H=block_h,
+                BLOCK_K=block_k,
+            )
     return dgates, dc, dh_kept

@@ -45,7 +45,12 @@ import triton.language as tl
 
 from lstm_triton.kernels.activations import activate
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
-from lstm_triton.kernels.launch import block_sizes, cell_constexprs, zoneout_arguments
+from lstm_triton.kernels.launch import (
+    block_sizes,
+    cell_constexprs,
+    on_device_of,
+    zoneout_arguments,
+)
 from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
 
 
@@ -216,32 +221,33 @@ def lstm_forward_recurrence(
     zone_h, zone_c = zoneout_arguments(cell, c_seq)
     block_b, block_h, block_k = block_sizes(B, H)
     grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
-    for s in range(T):
-        _lstm_forward_step_kernel[grid](
-            gates_ptr=gates,
-            w_ptr=w,
-            peephole_ptr=y if cell.peephole is None else cell.peephole,
-            h0_ptr=y if h0 is None else h0,
-            c0_ptr=y if c0 is None else c0,
-            lengths_ptr=y if lengths is None else lengths,
-            zone_h_ptr=zone_h,
-            zone_c_ptr=zone_c,
-            y_ptr=y,
-            c_seq_ptr=c_seq,
-            s=s,
-            T=T,
-            B=B,
-            H=H,
-            D=D,
-            slot=s % slots,
-            slot_prev=(s - 1) % slots,
-            FIRST=s == 0,
-            HAS_STATE=c0 is not None,
-            HAS_LENGTHS=lengths is not None,
-            **cell_constexprs(cell),
-            DOT_PRECISION=dot_precision(gates.dtype),
-            BLOCK_B=block_b,
-            BLOCK_H=block_h,
-            BLOCK_K=block_k,
-        )
+    with on_device_of(gates):
+        for s in range(T):
+            _lstm_forward_step_kernel[grid](
+                gates_ptr=gates,
+                w_ptr=w,
+                peephole_ptr=y if cell.peephole is None else cell.peephole,
+                h0_ptr=y if h0 is None else h0,
+                c0_ptr=y if c0 is None else c0,
+                lengths_ptr=y if lengths is None else lengths,
+                zone_h_ptr=zone_h,
+                zone_c_ptr=zone_c,
+                y_ptr=y,
+                c_seq_ptr=c_seq,
+                s=s,
+                T=T,
+                B=B,
+                H=H,
+                D=D,
+                slot=s % slots,
+                slot_prev=(s - 1) % slots,
+                FIRST=s == 0,
+                HAS_STATE=c0 is not None,
+                HAS_LENGTHS=lengths is not None,
+                **cell_constexprs(cell),
+                DOT_PRECISION=dot_precision(gates.dtype),
+                BLOCK_B=block_b,
+                BLOCK_H=block_h,
+                BLOCK_K=block_k,
+            )
     return y, c_seq
