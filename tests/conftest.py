@@ -7,7 +7,10 @@ caller set TRITON_INTERPRET explicitly; `pytest -m gpu` then runs the CUDA cases
 """
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -83,3 +86,70 @@ def poison_empty():
     torch.use_deterministic_algorithms(True, warn_only=True)
     yield
     torch.use_deterministic_algorithms(previous)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY_MAIN_JOB = (
+    "debug=smoke",
+    "data.corpus.max_chars=20000",
+    "data.bptt=8",
+    "model.embedding_dim=8",
+    "model.lstm.hidden_size=8",
+    "model.lstm.backend=native",
+    "callbacks.text_samples.num_tokens=5",
+    "callbacks.rich_progress_bar=null",
+)
+"""Overrides that shrink the main job (char_stdlib, the default experiment) to seconds on a CPU."""
+
+
+@pytest.fixture
+def tiny_main_job() -> tuple[str, ...]:
+    return TINY_MAIN_JOB
+
+
+@pytest.fixture
+def wandb_offline(monkeypatch, tmp_path):
+    """W&B offline into tmp_path/wandb-home with no credentials, for this process and the
+    processes it starts, and an empty data cache."""
+    home = tmp_path / "wandb-home"
+    for variable, folder in (
+        ("WANDB_DIR", "dir"),
+        ("WANDB_CACHE_DIR", "cache"),
+        ("WANDB_CONFIG_DIR", "config"),
+        ("WANDB_DATA_DIR", "data"),
+    ):
+        (home / folder).mkdir(parents=True)
+        monkeypatch.setenv(variable, str(home / folder))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_CONSOLE", "off")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_CODE", "true")
+    monkeypatch.setenv("WANDB_X_DISABLE_STATS", "true")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("LSTM_TRITON_DATA", str(tmp_path / "empty-cache"))
+
+
+@pytest.fixture
+def train_cli(tmp_path):
+    """train_cli(*overrides): `python experiments/train.py *overrides` from the repository root,
+    as users run it, runs filed under tmp_path/logs; the finished process, output captured.
+    The repository root is on PYTHONPATH so that a test-only callback can be added with
+    +callbacks.<name>._target_=tests.<module>.<class>."""
+
+    def run(*overrides: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                sys.executable,
+                "experiments/train.py",
+                *overrides,
+                f"paths.log_dir={tmp_path / 'logs'}",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run

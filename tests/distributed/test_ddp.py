@@ -11,14 +11,14 @@ CPU_DDP = ["trainer.accelerator=cpu", "trainer.devices=2"]
 
 
 def test_ddp_run_matches_one_process_on_the_whole_batch_and_logs_once(
-    run_cli, tiny_lm, wandb_runs, final_metrics, tmp_path
+    train_cli, tiny_main_job, wandb_runs, final_metrics, tmp_path
 ):
     # 2 processes x 2 rows against 1 process x 4 rows: the same 4 streams of the corpus (process
     # r takes rows 2r, 2r+1), the same averaged gradient, so the same run up to float32
     # summation order (1e-7 relative seen) if no row is dropped or read twice and every logged
     # metric is the mean over both processes (not process 0's rows alone).
-    ddp = run_cli(
-        *tiny_lm,
+    ddp = train_cli(
+        *tiny_main_job,
         *NO_DROPOUT,
         "trainer=ddp",
         *CPU_DDP,
@@ -26,8 +26,8 @@ def test_ddp_run_matches_one_process_on_the_whole_batch_and_logs_once(
         f"paths.output_dir={tmp_path / 'ddp'}",
     )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    one = run_cli(
-        *tiny_lm,
+    one = train_cli(
+        *tiny_main_job,
         *NO_DROPOUT,
         "trainer=cpu",
         "data.batch_size=4",
@@ -47,9 +47,17 @@ def test_ddp_run_matches_one_process_on_the_whole_batch_and_logs_once(
         assert math.isclose(metrics[name], value, rel_tol=1e-5), (name, metrics[name], value)
 
 
-def test_multirun_of_two_ddp_jobs_gives_one_wandb_run_each(run_cli, tiny_lm, wandb_runs, tmp_path):
-    result = run_cli(
-        "-m", *tiny_lm, "trainer=ddp_spawn", *CPU_DDP, "data.batch_size=2", "test=false", "seed=1,2"
+def test_multirun_of_two_ddp_jobs_gives_one_wandb_run_each(
+    train_cli, tiny_main_job, wandb_runs, tmp_path
+):
+    result = train_cli(
+        "-m",
+        *tiny_main_job,
+        "trainer=ddp_spawn",
+        *CPU_DDP,
+        "data.batch_size=2",
+        "test=false",
+        "seed=1,2",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = (tmp_path / "logs" / "debug" / "multiruns").iterdir()
@@ -63,8 +71,8 @@ def test_multirun_of_two_ddp_jobs_gives_one_wandb_run_each(run_cli, tiny_lm, wan
         assert run.config["seed"] in (1, 2) and run.config["trainer"]["strategy"] == "ddp_spawn"
 
 
-def test_ddp_that_would_rerun_the_command_line_is_refused_in_a_multirun(run_cli, tiny_lm):
-    result = run_cli("-m", *tiny_lm, "trainer=ddp", *CPU_DDP, "seed=1,2")
+def test_ddp_that_would_rerun_the_command_line_is_refused_in_a_multirun(train_cli, tiny_main_job):
+    result = train_cli("-m", *tiny_main_job, "trainer=ddp", *CPU_DDP, "seed=1,2")
     assert result.returncode != 0
     assert "trainer=ddp cannot start its processes inside a --multirun" in result.stderr
     assert "trainer=ddp_spawn" in result.stderr

@@ -42,10 +42,10 @@ def forecast_run(tmp_path):
 
 
 @pytest.fixture
-def language_model_run(tiny_lm):
+def language_model_run(tiny_main_job):
     """The tiny main job, 2 epochs of 6 batches, its state carried from batch to batch."""
     return (
-        *tiny_lm,
+        *tiny_main_job,
         "model.lstm.dropout=0.3",
         "model.lstm.num_layers=2",
         "trainer.max_epochs=2",
@@ -57,10 +57,10 @@ def language_model_run(tiny_lm):
 
 @pytest.mark.parametrize("task_run", ["forecast_run", "language_model_run"])
 def test_sigterm_mid_epoch_then_restart_ends_as_the_uninterrupted_run(
-    task_run, request, run_cli, wandb_runs, final_metrics, tmp_path
+    task_run, request, train_cli, wandb_runs, final_metrics, tmp_path
 ):
-    forecast_run = request.getfixturevalue(task_run)
-    uninterrupted = run_cli(*forecast_run, f"paths.output_dir={tmp_path / 'whole'}")
+    overrides = request.getfixturevalue(task_run)
+    uninterrupted = train_cli(*overrides, f"paths.output_dir={tmp_path / 'whole'}")
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
 
     folder = tmp_path / "preempted"
@@ -68,7 +68,7 @@ def test_sigterm_mid_epoch_then_restart_ends_as_the_uninterrupted_run(
         "+callbacks.sigterm._target_=tests.distributed.sigterm_at_step.SigtermAtStep",
         f"+callbacks.sigterm.step={SIGTERM_STEP}",
     )
-    stopped = run_cli(*forecast_run, *sigterm, f"paths.output_dir={folder}")
+    stopped = train_cli(*overrides, *sigterm, f"paths.output_dir={folder}")
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     checkpoint = folder / "checkpoints" / "preempted.ckpt"
     assert torch.load(checkpoint, weights_only=True)["global_step"] == SIGTERM_STEP
@@ -78,7 +78,7 @@ def test_sigterm_mid_epoch_then_restart_ends_as_the_uninterrupted_run(
     assert first.exit_code != 0 and max(first.metric("trainer/global_step")) == SIGTERM_STEP - 1
 
     # The same command in the same folder, as a requeued job runs again: no ckpt_path given.
-    restarted = run_cli(*forecast_run, f"paths.output_dir={folder}")
+    restarted = train_cli(*overrides, f"paths.output_dir={folder}")
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     assert f"Restoring states from the checkpoint path at {checkpoint}" in restarted.stdout + (
         restarted.stderr

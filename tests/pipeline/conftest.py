@@ -118,8 +118,8 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    """No network, W&B offline into tmp_path/wandb-home, no W&B credentials."""
+def offline(monkeypatch, wandb_offline):
+    """No network (urlopen fails as offline; the URLs tried are returned) and W&B offline."""
     attempts = []
 
     def unreachable(url, *args, **kwargs):
@@ -127,22 +127,6 @@ def offline(monkeypatch, tmp_path):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
-    home = tmp_path / "wandb-home"
-    for variable, folder in (
-        ("WANDB_DIR", "dir"),
-        ("WANDB_CACHE_DIR", "cache"),
-        ("WANDB_CONFIG_DIR", "config"),
-        ("WANDB_DATA_DIR", "data"),
-    ):
-        (home / folder).mkdir(parents=True)
-        monkeypatch.setenv(variable, str(home / folder))
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_CONSOLE", "off")
-    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
-    monkeypatch.setenv("WANDB_DISABLE_CODE", "true")
-    monkeypatch.setenv("WANDB_X_DISABLE_STATS", "true")
-    monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    monkeypatch.setenv("LSTM_TRITON_DATA", str(tmp_path / "empty-cache"))
     return attempts
 
 

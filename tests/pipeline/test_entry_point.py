@@ -3,40 +3,16 @@ Triton backend through the pipeline, and bad input failing with a message that s
 
 import math
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from lstm_triton.data import DataNotFoundError
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def run_cli(*overrides: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "experiments/train.py", *overrides],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_main_job_command_line_ends_with_test_metric_sample_and_wandb_run(tmp_path):
-    result = run_cli(
-        "debug=smoke",
-        f"paths.log_dir={tmp_path / 'logs'}",
-        "data.corpus.max_chars=20000",
-        "data.batch_size=2",
-        "data.bptt=8",
-        "model.embedding_dim=8",
-        "model.lstm.hidden_size=8",
-        "model.lstm.backend=native",
-        "callbacks.text_samples.num_tokens=20",
-    )
+def test_main_job_command_line_ends_with_test_metric_sample_and_wandb_run(
+    train_cli, tiny_main_job, tmp_path
+):
+    result = train_cli(*tiny_main_job)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "test/bpc" in out and "Sample (temperature 0.8):\ndef " in out
@@ -47,8 +23,8 @@ def test_main_job_command_line_ends_with_test_metric_sample_and_wandb_run(tmp_pa
     assert os.path.isdir(run_dir) and f"wandb sync {run_dir}" in report
 
 
-def test_unknown_experiment_on_the_command_line_lists_the_presets():
-    result = run_cli("experiment=no_such_preset")
+def test_unknown_experiment_on_the_command_line_lists_the_presets(train_cli):
+    result = train_cli("experiment=no_such_preset")
     assert result.returncode != 0
     assert "Available options in 'experiment'" in result.stderr
     assert "char_stdlib" in result.stderr and "etth1" in result.stderr

@@ -43,13 +43,13 @@ def run_group(run_dir: Path) -> str:
 
 
 def test_offline_grid_runs_every_trial_past_a_crash_and_groups_the_runs(
-    tmp_path, monkeypatch, capsys, sweep_module, tiny_main_job
+    tmp_path, monkeypatch, capsys, sweep_module, sweep_trial
 ):
     path = tmp_path / "grid.yaml"
     path.write_text(yaml.safe_dump(GRID_WITH_A_CRASH))
     monkeypatch.chdir(ROOT)  # `program` is relative to the working folder, as for wandb agent
 
-    assert sweep_module.main([str(path), *tiny_main_job]) == 0
+    assert sweep_module.main([str(path), *sweep_trial, f"paths.log_dir={tmp_path / 'logs'}"]) == 0
 
     (sweep_dir,) = (tmp_path / "logs" / "sweeps").iterdir()
     sweep_id = sweep_dir.name

@@ -36,7 +36,7 @@ def test_preset_of_the_experiments_task_searches_its_keys_in_its_direction(
 
 
 def test_two_trial_multirun_stores_both_objectives_in_a_shared_study(
-    tmp_path, train_cli, tiny_main_job
+    tmp_path, train_cli, sweep_trial
 ):
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     result = train_cli(
@@ -46,7 +46,7 @@ def test_two_trial_multirun_stores_both_objectives_in_a_shared_study(
         f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.study_name=test-study",
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
-        *tiny_main_job,
+        *sweep_trial,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
