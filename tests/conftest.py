@@ -9,6 +9,7 @@ caller set TRITON_INTERPRET explicitly; `pytest -m gpu` then runs the CUDA cases
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +154,43 @@ def train_cli(tmp_path):
         )
 
     return run
+
+
+def finished_run_log(run_dir: Path, timeout_s: float = 30.0):
+    """A W&B run folder's RunLog once W&B has written its exit record, which lands on disk
+    just after wandb.finish() returns."""
+    # Imported here: lstm_triton.tracking imports Lightning, which imports Triton, and Triton
+    # must not be imported before TRITON_INTERPRET is set above.
+    from lstm_triton.tracking import read_run_log
+
+    deadline = time.monotonic() + timeout_s
+    log = read_run_log(run_dir)
+    while log.exit_code is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = read_run_log(run_dir)
+    return log
+
+
+@pytest.fixture
+def finished_log():
+    """finished_log(run_dir): the run's log once its exit record is on disk."""
+    return finished_run_log
+
+
+def wandb_run_folders(output_dir: Path) -> list[Path]:
+    """The W&B run folders under a run's output folder, oldest first (named by start time)."""
+    folders = [p for p in (output_dir / "wandb").glob("*run-*") if not p.is_symlink()]
+    return sorted(folders, key=lambda p: p.name)
+
+
+@pytest.fixture
+def wandb_logs():
+    """wandb_logs(output_dir): the finished logs of the W&B runs under output_dir/wandb, oldest
+    first."""
+    return lambda output_dir: [finished_run_log(f) for f in wandb_run_folders(output_dir)]
+
+
+@pytest.fixture
+def wandb_folders():
+    """wandb_folders(output_dir): the W&B run folders under output_dir/wandb, oldest first."""
+    return wandb_run_folders

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.json_format import MessageToDict
 from wandb.proto import wandb_internal_pb2
 
 _FILE_HEADER = struct.pack("<4sHB", b":W&B", 0xBEE1, 0)
@@ -37,6 +38,8 @@ class RunLog:
     history: list[dict[str, Any]] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int | None = None
+    # W&B's records of where the run ran: args, program, git commit, host, cpu, gpu, ...
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def metric(self, key: str) -> list[Any]:
         """The logged values of one history key, in order."""
@@ -114,4 +117,8 @@ def read_run_log(run_dir: str | os.PathLike) -> RunLog:
             )
         elif kind == "exit":
             log.exit_code = record.exit.exit_code
+        elif kind == "environment":
+            log.environment.update(
+                MessageToDict(record.environment, preserving_proto_field_name=True)
+            )
     return log

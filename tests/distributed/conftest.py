@@ -1,23 +1,14 @@
 """Fixtures of the multi-process and preemption tests: experiments/train.py run as users run it,
 in a subprocess (DDP processes and signals need their own), with W&B offline into tmp_path."""
 
-from pathlib import Path
-
 import pytest
 
-from lstm_triton.tracking import RunLog, read_run_log
+from lstm_triton.tracking import RunLog
 
 
 @pytest.fixture(autouse=True)
 def offline(wandb_offline):
     """Every test here runs W&B offline into tmp_path, its child processes too."""
-
-
-def _wandb_runs(output_dir: Path) -> list[RunLog]:
-    """The W&B runs recorded under a run folder, oldest first (folders are named by start time).
-    The process that wrote them has exited, so each log is complete."""
-    folders = [path for path in (output_dir / "wandb").glob("*run-*") if not path.is_symlink()]
-    return [read_run_log(folder) for folder in sorted(folders, key=lambda path: path.name)]
 
 
 def _final_metrics(run: RunLog) -> dict[str, float]:
@@ -30,12 +21,6 @@ def _final_metrics(run: RunLog) -> dict[str, float]:
         and isinstance(value, float)
         and "per_sec" not in name
     }
-
-
-@pytest.fixture
-def wandb_runs():
-    """wandb_runs(output_dir): the W&B runs recorded under a run folder, oldest first."""
-    return _wandb_runs
 
 
 @pytest.fixture

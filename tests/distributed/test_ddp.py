@@ -11,7 +11,7 @@ CPU_DDP = ["trainer.accelerator=cpu", "trainer.devices=2"]
 
 
 def test_ddp_run_matches_one_process_on_the_whole_batch_and_logs_once(
-    train_cli, tiny_main_job, wandb_runs, final_metrics, tmp_path
+    train_cli, tiny_main_job, wandb_logs, final_metrics, tmp_path
 ):
     # 2 processes x 2 rows against 1 process x 4 rows: the same 4 streams of the corpus (process
     # r takes rows 2r, 2r+1), the same averaged gradient, so the same run up to float32
@@ -37,8 +37,8 @@ def test_ddp_run_matches_one_process_on_the_whole_batch_and_logs_once(
 
     assert ddp.stdout.count("Run finished.") == 1
     assert "distributed_backend=gloo" in ddp.stdout + ddp.stderr
-    (run,) = wandb_runs(tmp_path / "ddp")
-    (reference,) = wandb_runs(tmp_path / "one")
+    (run,) = wandb_logs(tmp_path / "ddp")
+    (reference,) = wandb_logs(tmp_path / "one")
     assert run.exit_code == 0
     metrics, expected = final_metrics(run), final_metrics(reference)
     assert {"train/loss", "val/loss", "test/loss", "test/bpc"} <= set(expected)
@@ -48,7 +48,7 @@ def test_ddp_run_matches_one_process_on_the_whole_batch_and_logs_once(
 
 
 def test_multirun_of_two_ddp_jobs_gives_one_wandb_run_each(
-    train_cli, tiny_main_job, wandb_runs, tmp_path
+    train_cli, tiny_main_job, wandb_logs, tmp_path
 ):
     result = train_cli(
         "-m",
@@ -63,7 +63,7 @@ def test_multirun_of_two_ddp_jobs_gives_one_wandb_run_each(
     (sweep,) = (tmp_path / "logs" / "debug" / "multiruns").iterdir()
     jobs = sorted(path for path in sweep.iterdir() if path.is_dir())
     assert [job.name for job in jobs] == ["0", "1"]
-    runs = [wandb_runs(job) for job in jobs]
+    runs = [wandb_logs(job) for job in jobs]
     assert [len(job_runs) for job_runs in runs] == [1, 1]
     assert runs[0][0].run_id != runs[1][0].run_id
     for (run,) in runs:

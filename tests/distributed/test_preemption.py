@@ -57,7 +57,7 @@ def language_model_run(tiny_main_job):
 
 @pytest.mark.parametrize("task_run", ["forecast_run", "language_model_run"])
 def test_sigterm_mid_epoch_then_restart_ends_as_the_uninterrupted_run(
-    task_run, request, train_cli, wandb_runs, final_metrics, tmp_path
+    task_run, request, train_cli, wandb_logs, final_metrics, tmp_path
 ):
     overrides = request.getfixturevalue(task_run)
     uninterrupted = train_cli(*overrides, f"paths.output_dir={tmp_path / 'whole'}")
@@ -72,7 +72,7 @@ def test_sigterm_mid_epoch_then_restart_ends_as_the_uninterrupted_run(
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     checkpoint = folder / "checkpoints" / "preempted.ckpt"
     assert torch.load(checkpoint, weights_only=True)["global_step"] == SIGTERM_STEP
-    (first,) = wandb_runs(folder)
+    (first,) = wandb_logs(folder)
     assert run_id_from_checkpoint(checkpoint) == first.run_id
     # Metrics of the k-th optimizer step are logged at trainer/global_step k - 1.
     assert first.exit_code != 0 and max(first.metric("trainer/global_step")) == SIGTERM_STEP - 1
@@ -84,11 +84,11 @@ def test_sigterm_mid_epoch_then_restart_ends_as_the_uninterrupted_run(
         restarted.stderr
     )
     assert "not resumable" not in restarted.stderr
-    first, second = wandb_runs(folder)
+    first, second = wandb_logs(folder)
     assert second.run_id == first.run_id and second.exit_code == 0
     assert min(second.metric("trainer/global_step")) == SIGTERM_STEP
 
-    (whole,) = wandb_runs(tmp_path / "whole")
+    (whole,) = wandb_logs(tmp_path / "whole")
     expected = final_metrics(whole)
     assert {"train/loss", "val/loss", "test/loss"} <= set(expected)
     # Exactly: the same operations on the same numbers in the same order (deterministic mode,

@@ -9,7 +9,6 @@ Shakespeare and PTB as text, WikiText-2 as its zip, ETTh1 as an ETT-style CSV).
 import gzip
 import importlib.util
 import io
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -19,8 +18,6 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-
-from lstm_triton.tracking import RunLog, read_run_log
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "conf"
@@ -179,32 +176,3 @@ def run_train(train_module):
             return train_module.train(cfg)
 
     return run
-
-
-def finished_run_log(run_dir: Path, timeout_s: float = 30.0) -> RunLog:
-    """A W&B run folder's log once W&B has written its exit record, which lands on disk just
-    after wandb.finish() returns."""
-    deadline = time.monotonic() + timeout_s
-    log = read_run_log(run_dir)
-    while log.exit_code is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        log = read_run_log(run_dir)
-    return log
-
-
-@pytest.fixture
-def finished_log():
-    """finished_log(run_dir): the run's log once its exit record is on disk."""
-    return finished_run_log
-
-
-@pytest.fixture
-def wandb_logs():
-    """wandb_logs(output_dir): the finished logs of the W&B runs under output_dir/wandb, oldest
-    first (run folders are named by start time)."""
-
-    def logs(output_dir: Path) -> list[RunLog]:
-        folders = [p for p in (output_dir / "wandb").glob("*run-*") if not p.is_symlink()]
-        return [finished_run_log(folder) for folder in sorted(folders, key=lambda p: p.name)]
-
-    return logs
