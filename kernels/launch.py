@@ -13,9 +13,11 @@ INTERPRETED: bool = bool(knobs.runtime.interpret)
 
 
 def block_sizes(batch: int, hidden: int) -> tuple[int, int, int]:
-    """(BLOCK_B, BLOCK_H, BLOCK_K); tl.dot needs every side >= 16."""
+    """(BLOCK_B, BLOCK_H, BLOCK_K); tl.dot needs every side >= 16. Portable sizes, not tuned:
+    autotuning per H and dtype belongs to the speed work."""
     block_b = min(64, max(16, triton.next_power_of_2(batch)))
-    return block_b, 32, 32
+    block_h = min(32, max(16, triton.next_power_of_2(hidden)))
+    return block_b, block_h, block_h
 
 
 def zoneout_arguments(cell: Cell, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
