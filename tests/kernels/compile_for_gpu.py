@@ -1,0 +1,103 @@
+"""Compiles the recurrence kernels for NVIDIA GPUs on a machine without one, down to a cubin
+(Triton's bundled ptxas): catches what Triton's CPU interpreter lets through (types, layouts,
+dot shapes, bool loads, fp64 dots). Run as a script, outside TRITON_INTERPRET:
+
+    python tests/kernels/compile_for_gpu.py 90 80          # compute capabilities
+    python tests/kernels/compile_for_gpu.py --all 90       # every flag combination (minutes)
+
+Prints one line a failure and exits 1 if there was one.
+"""
+
+import itertools
+import sys
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from lstm_triton.kernels.lstm_backward import _lstm_backward_step_kernel
+from lstm_triton.kernels.lstm_forward import _lstm_forward_step_kernel
+
+BLOCKS = {"BLOCK_B": 16, "BLOCK_H": 32, "BLOCK_K": 32}
+
+
+def pointers(names: str, dtype: str) -> dict[str, str]:
+    return {name: f"*{dtype}" for name in names.split()}
+
+
+def signatures(dtype: str, zoneout: int) -> tuple[dict, dict]:
+    """The forward and backward kernels' argument types for one input dtype."""
+    acc = "fp64" if dtype == "fp64" else "fp32"
+    zone = "*i1" if zoneout == 1 else f"*{acc}"
+    ints = {name: "i32" for name in ("s", "T", "B", "H", "D")}
+    forward = {
+        **pointers("gates_ptr w_ptr peephole_ptr h0_ptr c0_ptr", dtype),
+        "lengths_ptr": "*i32",
+        "zone_h_ptr": zone,
+        "zone_c_ptr": zone,
+        "y_ptr": f"*{dtype}",
+        "c_seq_ptr": f"*{acc}",
+        **ints,
+        "slot": "i32",
+        "slot_prev": "i32",
+    }
+    backward = {
+        **pointers("dy_ptr dh_n_ptr gates_ptr", dtype),
+        "c_seq_ptr": f"*{acc}",
+        **pointers("c0_ptr w_ptr peephole_ptr", dtype),
+        "lengths_ptr": "*i32",
+        "zone_h_ptr": zone,
+        "zone_c_ptr": zone,
+        **pointers("dc_ptr dh_keep_ptr", acc),
+        "dgates_ptr": f"*{dtype}",
+        **ints,
+    }
+    return forward, backward
+
+
+def compile_kernel(kernel, signature: dict, constants: dict, capability: int) -> None:
+    source = ASTSource(kernel, {**signature, **dict.fromkeys(constants, "constexpr")}, constants)
+    triton.compile(source, target=GPUTarget("cuda", capability, 32))
+
+
+TORCH_ACTIVATIONS = (0, 0, 2, 0, 2)
+OTHER_ACTIVATIONS = (1, 0, 3, 1, 4)
+
+
+def main(capabilities: list[int], every_combination: bool) -> int:
+    """Every dtype with torch's cell and every cell option with fp32 and bf16, at the first and
+    a later step; states and lengths on, or (every_combination) on and off."""
+    failures = 0
+    cases = [(dtype, False, 0, TORCH_ACTIVATIONS) for dtype in ("fp32", "fp16", "bf16", "fp64")]
+    for dtype, zoneout in itertools.product(("fp32", "bf16"), (0, 1, 2)):
+        cases.append((dtype, True, zoneout, OTHER_ACTIVATIONS))
+    on_off = (True, False) if every_combination else (True,)
+    for capability, (dtype, peephole, zoneout, acts), first, state, lengths in itertools.product(
+        capabilities, cases, (True, False), on_off, on_off
+    ):
+        forward, backward = signatures(dtype, zoneout)
+        flags = {
+            "HAS_STATE": state,
+            "HAS_LENGTHS": lengths,
+            "PEEPHOLE": peephole,
+            "ZONEOUT": zoneout,
+            **dict(zip(("ACT_I", "ACT_F", "ACT_G", "ACT_O", "ACT_C"), acts, strict=True)),
+            "DOT_PRECISION": "ieee",
+            **BLOCKS,
+        }
+        for kernel, signature, steps in (
+            (_lstm_forward_step_kernel, forward, {"FIRST": first}),
+            (_lstm_backward_step_kernel, backward, {"FIRST": first, "LAST": not first}),
+        ):
+            try:
+                compile_kernel(kernel, signature, {**steps, **flags}, capability)
+            except Exception as error:  # every failure is reported, then the exit code
+                failures += 1
+                reason = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+                print(f"sm_{capability} {kernel.__name__} {dtype} {steps} {flags}: {reason}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    arguments = [argument for argument in sys.argv[1:] if argument != "--all"]
+    sys.exit(main([int(c) for c in arguments or ["90"]], every_combination="--all" in sys.argv))
