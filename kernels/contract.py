@@ -54,8 +54,9 @@ def accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def dot_precision(dtype: torch.dtype) -> str:
-    """fp32 products follow torch's own switch: IEEE unless the user allowed TF32."""
-    if dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
+    """fp32 products follow torch's own switch for CUDA matmuls: IEEE unless the user allowed
+    TF32 (torch.backends.cuda.matmul.fp32_precision, which the legacy setters also set)."""
+    if dtype == torch.float32 and torch.backends.cuda.matmul.fp32_precision == "tf32":
         return "tf32"
     return "ieee"
 

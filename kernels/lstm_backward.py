@@ -90,6 +90,7 @@ def _lstm_backward_step_kernel(
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
     t_next = t + 1 - 2 * i_d
+    s = s.to(tl.int64)
     m_bh = m_b[:, None] & m_h[None, :]
     o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
     if HAS_LENGTHS:
@@ -199,7 +200,7 @@ def lstm_backward_recurrence(
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous()
     if lengths is not None:
-        assert lengths.shape == (B,) and lengths.dtype == torch.int32
+        assert lengths.shape == (B,) and lengths.dtype == torch.int32 and lengths.is_contiguous()
 
     dgates = torch.empty_like(gates)
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)

@@ -92,6 +92,7 @@ def _lstm_forward_step_kernel(
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
     t_prev = t - 1 + 2 * i_d
+    slot, slot_prev = slot.to(tl.int64), slot_prev.to(tl.int64)
     m_bh = m_b[:, None] & m_h[None, :]
     o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
     if HAS_LENGTHS:
@@ -204,7 +205,7 @@ def lstm_forward_recurrence(
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous() and c0.dtype == gates.dtype
     if lengths is not None:
-        assert lengths.shape == (B,) and lengths.dtype == torch.int32
+        assert lengths.shape == (B,) and lengths.dtype == torch.int32 and lengths.is_contiguous()
         assert lengths.device == gates.device
     if cell.peephole is not None:
         assert cell.peephole.shape == (D, 3, H) and cell.peephole.is_contiguous()

@@ -65,9 +65,16 @@ def convert(model: nn.Module, *, backend: str = "auto") -> int:
 
 
 def revert(model: nn.Module) -> int:
-    """The inverse of convert: every lstm_triton LSTM/LSTMCell back to torch.nn's."""
+    """The inverse of convert: every lstm_triton LSTM/LSTMCell back to torch.nn's. A module
+    with cell options torch lacks (peephole, activations, ...) cannot go back: ValueError."""
 
     def replace(child: nn.Module) -> nn.Module | None:
+        if isinstance(child, (LSTM, LSTMCell)) and child.options_beyond_torch():
+            raise ValueError(
+                f"cannot revert {type(child).__name__} with {child.options_beyond_torch()} to "
+                "torch.nn: torch has none of these options, and its module would compute "
+                "something else"
+            )
         if isinstance(child, LSTM):
             return _rebuild(child, nn.LSTM, _LSTM_ARGS)
         if isinstance(child, LSTMCell):

@@ -111,6 +111,7 @@ class LSTM(Options, nn.RNNBase):
             hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
         if lengths is not None:
             lengths = lengths.to(device=input.device, dtype=torch.int32, non_blocking=True)
+            lengths = lengths.contiguous()
         y, (h_n, c_n) = lstm_layers(
             x,
             hx,

@@ -104,15 +104,22 @@ class Options:
             self.register_parameter(name, nn.Parameter(nn.init.uniform_(weight, -bound, bound)))
         self._init_forget_bias()
 
+    def options_beyond_torch(self) -> list[str]:
+        """The cell options that are on and that torch.nn.LSTM has no equivalent of
+        (forget_bias only initialises torch's own parameters)."""
+        options = {
+            "peephole": self.peephole,
+            "activations": self.activations != DEFAULT_ACTIVATIONS,
+            "recurrent_dropout": self.recurrent_dropout > 0,
+            "zoneout": any(self.zoneout),
+        }
+        return [name for name, on in options.items() if on]
+
     @property
     def custom_cell(self) -> bool:
-        """Whether any option changes the computation (torch's native LSTM has none)."""
-        return (
-            self.peephole
-            or self.activations != DEFAULT_ACTIVATIONS
-            or any(self.zoneout)
-            or (self.recurrent_dropout > 0 and self.training)
-        )
+        """Whether the cell computes something torch's native LSTM cannot (recurrent dropout
+        only while training)."""
+        return any(o != "recurrent_dropout" or self.training for o in self.options_beyond_torch())
 
     def _cell_arguments(self) -> dict:
         """The options as lstm_layers takes them."""
@@ -143,7 +150,7 @@ class Options:
 
     def extra_repr(self) -> str:
         options = {
-            "backend": (self._backend, None),
+            "backend": (self._backend, "auto"),
             "forget_bias": (self.forget_bias, None),
             "peephole": (self.peephole, False),
             "activations": (self.activations, DEFAULT_ACTIVATIONS),

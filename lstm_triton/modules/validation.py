@@ -41,7 +41,8 @@ def check_state(
     expected: Sequence[tuple[int, ...]],
     names: Sequence[str] = ("h0", "c0"),
 ) -> None:
-    """hx must be a pair (h0, c0) of tensors of the given shapes, input's dtype and device."""
+    """hx must be a pair (h0, c0) of tensors of the given shapes, input's dtype (any floating
+    dtype under autocast) and device."""
     if not isinstance(hx, (tuple, list)) or len(hx) != 2:
         raise TypeError(
             f"hx must be a tuple ({', '.join(names)}) of two tensors, got {type(hx).__name__}"
@@ -54,7 +55,8 @@ def check_state(
                 f"{name} must have shape {tuple(shape)} for an input of shape "
                 f"{tuple(input.shape)}, got {tuple(state.shape)}"
             )
-        if state.dtype != input.dtype:
+        # Under autocast torch takes any floating state (the op casts it, as it casts the input).
+        if state.dtype != input.dtype and autocast_dtype(input.device.type) is None:
             raise TypeError(f"{name} must be {input.dtype} like the input, got {_describe(state)}")
         if state.device != input.device:
             raise ValueError(

@@ -1,5 +1,6 @@
 """Which implementation runs an LSTM call: the one place that answers "what does auto pick"."""
 
+import functools
 import importlib.util
 
 import torch
@@ -13,6 +14,11 @@ def check_backend_name(backend: str) -> str:
     return backend
 
 
+@functools.cache
+def triton_installed() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
 def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = False) -> str:
     """Map a requested backend to the one that runs on `device`: triton, native or reference.
 
@@ -22,7 +28,7 @@ def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = F
     triton on a CPU tensor runs only when the kernels were built for Triton's interpreter.
     """
     check_backend_name(backend)
-    has_triton = importlib.util.find_spec("triton") is not None
+    has_triton = triton_installed()
     if backend == "auto":
         if device.type == "cuda" and has_triton:
             return "triton"

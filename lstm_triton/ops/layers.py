@@ -41,7 +41,7 @@ def lstm_layers(
     c with these probabilities in training, and that fraction of them in eval.
     """
     dtype = autocast_dtype(x.device.type)
-    if dtype is not None:
+    if dtype is not None and x.dtype != torch.float64:  # autocast leaves fp64 alone
         # As torch's own LSTM under autocast: the GEMMs in the autocast dtype (the cell state
         # stays fp32 in both implementations), outputs in that dtype, fp32 gradients for the
         # fp32 parameters through the casts.

@@ -39,6 +39,11 @@ def build_lstm(input_size: int, lstm: Mapping[str, Any]) -> nn.Module:
     return instantiate(options, input_size=input_size, batch_first=True)
 
 
+def output_features(lstm: nn.Module) -> int:
+    """The size of one direction's output at a step: proj_size when set, else hidden_size."""
+    return getattr(lstm, "proj_size", 0) or lstm.hidden_size
+
+
 class FinalState(nn.Module):
     """An LSTM reading whole sequences x (B, T, F) into one vector each: the last layer's final
     hidden state of every direction, (B, D * H) (output_size = D * H)."""
@@ -47,7 +52,7 @@ class FinalState(nn.Module):
         super().__init__()
         self.lstm = build_lstm(input_size, lstm)
         self.num_directions = 2 if self.lstm.bidirectional else 1
-        self.output_size = self.num_directions * self.lstm.hidden_size
+        self.output_size = self.num_directions * output_features(self.lstm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, (h_n, _) = self.lstm(x)

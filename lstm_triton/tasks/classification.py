@@ -40,8 +40,13 @@ class SequenceClassifier(SequenceTask):
         self.encoder = FinalState(input_size, lstm)
         self.head = nn.Linear(self.encoder.output_size, num_classes)
         # Keyed "<split>_acc": a ModuleDict key may not shadow a Module attribute like train.
+        # micro: the fraction of sequences classified right, what published tables report
+        # (torchmetrics' default, macro, averages per-class recalls instead).
         self.accuracy = nn.ModuleDict(
-            {f"{split}_acc": MulticlassAccuracy(num_classes) for split in ("train", "val", "test")}
+            {
+                f"{split}_acc": MulticlassAccuracy(num_classes, average="micro")
+                for split in ("train", "val", "test")
+            }
         )
         self.confusion = MulticlassConfusionMatrix(num_classes)
         self.test_confusion: torch.Tensor | None = None

@@ -6,7 +6,7 @@ LSTM's state (h, c) is carried from batch to batch, detached (gradients stop at 
 boundary), and reset to zeros when an epoch of a split starts. Train, val and test each carry
 their own state, so a validation run in the middle of an epoch does not disturb training's.
 
-Network: embedding (V, E) -> dropout -> LSTM (unidirectional) -> dropout -> linear (H -> V),
+Network: embedding (V, E) -> dropout -> LSTM (unidirectional) -> dropout -> linear (H or P -> V),
 optionally tied to the embedding (Press & Wolf 2017; needs E == H).
 
 Logged: train/loss per step; val/ and test/ loss, ppl, bpc per epoch. loss is the
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-from lstm_triton.tasks.base import DEFAULT_OPTIMIZER, SequenceTask, build_lstm
+from lstm_triton.tasks.base import DEFAULT_OPTIMIZER, SequenceTask, build_lstm, output_features
 
 State = tuple[torch.Tensor, torch.Tensor]
 CARRIED_STATE = "language_model_carried_state"
@@ -53,12 +53,13 @@ class LanguageModel(SequenceTask):
             )
         self.lstm = build_lstm(embedding_dim, lstm)
         self.dropout = nn.Dropout(dropout)
-        self.decoder = nn.Linear(self.lstm.hidden_size, vocab_size)
+        self.decoder = nn.Linear(output_features(self.lstm), vocab_size)
         if tie_weights:
-            if self.lstm.hidden_size != embedding_dim:
+            if output_features(self.lstm) != embedding_dim:
                 raise ValueError(
-                    f"tie_weights needs embedding_dim equal to lstm.hidden_size "
-                    f"({self.lstm.hidden_size}), got embedding_dim={embedding_dim}"
+                    f"tie_weights needs embedding_dim equal to the LSTM's output size "
+                    f"(proj_size or hidden_size: {output_features(self.lstm)}), got "
+                    f"embedding_dim={embedding_dim}"
                 )
             self.decoder.weight = self.embedding.weight
         self._init_weights()

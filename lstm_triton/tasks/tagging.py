@@ -21,7 +21,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lstm_triton.data.validation import check_positive_int
-from lstm_triton.tasks.base import DEFAULT_OPTIMIZER, SequenceTask, build_lstm
+from lstm_triton.tasks.base import DEFAULT_OPTIMIZER, SequenceTask, build_lstm, output_features
 
 SPLITS = ("train", "val", "test")
 
@@ -50,7 +50,7 @@ class SequenceTagger(SequenceTask):
         self.save_hyperparameters(logger=False)
         self.lstm = build_lstm(input_size, lstm)
         directions = 2 if self.lstm.bidirectional else 1
-        step_size = getattr(self.lstm, "proj_size", 0) or self.lstm.hidden_size
+        step_size = output_features(self.lstm)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(directions * step_size, num_classes)
         # Keyed "<split>_<name>": a ModuleDict key may not shadow a Module attribute like train.

@@ -15,10 +15,15 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
+from lstm_triton.kernels.launch import block_sizes
 from lstm_triton.kernels.lstm_backward import _lstm_backward_step_kernel
 from lstm_triton.kernels.lstm_forward import _lstm_forward_step_kernel
 
-BLOCKS = {"BLOCK_B": 16, "BLOCK_H": 32, "BLOCK_K": 32}
+# The launchers' smallest and largest tiles: (batch, hidden) of 1 x 16 and 128 x 768.
+BLOCKS = [
+    dict(zip(("BLOCK_B", "BLOCK_H", "BLOCK_K"), block_sizes(batch, hidden), strict=True))
+    for batch, hidden in ((1, 16), (128, 768))
+]
 
 
 def pointers(names: str, dtype: str) -> dict[str, str]:
@@ -72,8 +77,13 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     for dtype, zoneout in itertools.product(("fp32", "bf16"), (0, 1, 2)):
         cases.append((dtype, True, zoneout, OTHER_ACTIVATIONS))
     on_off = (True, False) if every_combination else (True,)
-    for capability, (dtype, peephole, zoneout, acts), first, state, lengths in itertools.product(
-        capabilities, cases, (True, False), on_off, on_off
+    for capability, (
+        dtype,
+        peephole,
+        zoneout,
+        acts,
+    ), blocks, first, state, lengths in itertools.product(
+        capabilities, cases, BLOCKS, (True, False), on_off, on_off
     ):
         forward, backward = signatures(dtype, zoneout)
         flags = {
@@ -83,7 +93,7 @@ def main(capabilities: list[int], every_combination: bool) -> int:
             "ZONEOUT": zoneout,
             **dict(zip(("ACT_I", "ACT_F", "ACT_G", "ACT_O", "ACT_C"), acts, strict=True)),
             "DOT_PRECISION": "ieee",
-            **BLOCKS,
+            **blocks,
         }
         for kernel, signature, steps in (
             (_lstm_forward_step_kernel, forward, {"FIRST": first}),

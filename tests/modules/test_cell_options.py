@@ -100,13 +100,15 @@ def test_kernels_match_reference_with_every_option(kernel_device, close):
     reference = lstm_triton.LSTM(4, 9, 2, bidirectional=True, backend="reference", **options)
     kernels = lstm_triton.LSTM(4, 9, 2, bidirectional=True, backend="triton", **options)
     kernels.load_state_dict(reference.state_dict())
+    # One device for both: zoneout masks come from that device's generator.
+    reference.to(kernel_device)
     kernels.to(kernel_device)
-    x = torch.randn(5, 3, 4)
-    state = [torch.randn(4, 3, 9) for _ in range(2)]
+    x = torch.randn(5, 3, 4, device=kernel_device)
+    state = [torch.randn(4, 3, 9, device=kernel_device) for _ in range(2)]
     results = []
-    for model, where in ((reference, "cpu"), (kernels, kernel_device)):
-        xs = x.detach().to(where).requires_grad_()
-        hx = [h.to(where).requires_grad_() for h in state]
+    for model in (reference, kernels):
+        xs = x.detach().clone().requires_grad_()
+        hx = [h.detach().clone().requires_grad_() for h in state]
         torch.manual_seed(1)  # the same zoneout masks
         y, _ = model(xs, hx, lengths=torch.tensor([5, 2, 4]))
         results.append(outputs_and_grads(y, [xs, *hx, *model.parameters()]))
@@ -123,8 +125,9 @@ def test_recurrent_dropout_is_one_weight_mask_per_forward(backend, device, close
     torch.manual_seed(1)
     y, _ = ours(x)
     torch.manual_seed(1)
+    # The module's own draw: on its device, of its dtype.
+    dropped = F.dropout(ours.weight_hh_l0.detach(), p=0.4, training=True).double().cpu()
     w_ih, w_hh, b_ih, b_hh = (p.detach().double().cpu() for p in ours.parameters())
-    dropped = F.dropout(w_hh, p=0.4, training=True)
     close(y, plain_lstm(x.double().cpu(), w_ih, dropped, b_ih, b_hh), torch.float32, "train")
     ours.eval()
     close(ours(x)[0], plain_lstm(x.double().cpu(), w_ih, w_hh, b_ih, b_hh), torch.float32, "eval")
@@ -166,7 +169,7 @@ def test_options_are_parameters_repr_and_backend_choices():
     model.backend = "native"
     with pytest.raises(ValueError, match=r"backend='native' \(torch's own LSTM\) has no peephole"):
         model(torch.randn(5, 2, 4))
-    assert "backend" not in repr(lstm_triton.LSTM(4, 9)).replace("backend='auto'", "")
+    assert repr(lstm_triton.LSTM(4, 9)) == repr(torch.nn.LSTM(4, 9))
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """convert / revert swap torch.nn.LSTM and LSTMCell in place, keeping everything else."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -52,3 +53,12 @@ def test_convert_finds_nothing_twice():
     model = nn.Sequential(nn.LSTM(3, 4))
     assert lstm_triton.convert(model) == 1
     assert lstm_triton.convert(model) == 0
+
+
+def test_revert_refuses_options_torch_lacks():
+    model = nn.Sequential(lstm_triton.LSTM(3, 4, zoneout=0.1, activations=("sigmoid",) * 5))
+    with pytest.raises(ValueError, match=r"cannot revert LSTM with \['activations', 'zoneout'\]"):
+        lstm_triton.revert(model)
+    assert isinstance(model[0], lstm_triton.LSTM)
+    initialised_only = nn.Sequential(lstm_triton.LSTM(3, 4, forget_bias=1.0))
+    assert lstm_triton.revert(initialised_only) == 1

@@ -111,3 +111,15 @@ def test_packed_sequence_with_wrong_feature_size_or_state(backend):
     packed = pack_padded_sequence(torch.randn(7, 4, 3), torch.tensor(LENGTHS), enforce_sorted=False)
     with pytest.raises(ValueError, match=r"h0 must have shape \(1, 4, 6\)"):
         ours(packed, (torch.zeros(1, 3, 6), torch.zeros(1, 3, 6)))
+
+
+@pytest.mark.parametrize("backend", ["reference", "triton"])
+def test_strided_lengths_read_as_their_values(backend, device):
+    device = backend_device(backend, device)
+    ours, _ = models(backend, device)
+    x = torch.randn(7, 4, 3, device=device)
+    every_other = torch.tensor([5, 0, 2, 0, 7, 0, 1, 0], dtype=torch.int32, device=device)[::2]
+    assert not every_other.is_contiguous()
+    strided, _ = ours(x, lengths=every_other)
+    dense, _ = ours(x, lengths=every_other.contiguous())
+    torch.testing.assert_close(strided, dense, rtol=0, atol=0)

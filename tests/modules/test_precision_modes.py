@@ -80,3 +80,20 @@ def test_deterministic_mode_is_bitwise_repeatable_with_dropout(backend, device):
         torch.use_deterministic_algorithms(previous)
     for first, second in zip(*runs, strict=True):
         assert torch.equal(first, second)
+
+
+@pytest.mark.parametrize("backend", ["reference", "native"])
+def test_autocast_takes_the_state_it_returned(backend, device):
+    # A carried state comes back in the autocast dtype while the next input (an embedding's,
+    # say) is fp32: torch.nn.LSTM takes it, and so must this one.
+    dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
+    model = lstm_triton.LSTM(3, 8, backend=backend).to(device)
+    cell = lstm_triton.LSTMCell(3, 8, backend=backend).to(device)
+    x = torch.randn(5, 2, 3, device=device)
+    with torch.autocast(device.type, dtype=dtype):
+        _, state = model(x)
+        y, _ = model(x, state)
+        h, c = cell(x[0])
+        h, c = cell(x[1], (h, c))
+    assert state[0].dtype == y.dtype == dtype
+    assert h.is_floating_point()

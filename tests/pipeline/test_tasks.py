@@ -123,3 +123,25 @@ def test_lstm_target_plugs_in_another_module():
     assert type(native) is torch.nn.LSTM and native.batch_first and native.input_size == 3
     ours = build_lstm(3, {"hidden_size": 8, "backend": "reference"})
     assert isinstance(ours, lstm_triton.LSTM) and ours.backend == "reference"
+
+
+def test_classifier_accuracy_is_the_fraction_of_sequences_right():
+    model = SequenceClassifier(input_size=2, num_classes=3, lstm=LSTM)
+    accuracy = model.accuracy["val_acc"]
+    logits = torch.tensor([[5.0, 0.0, 0.0]]).repeat(5, 1)  # always class 0
+    accuracy.update(logits, torch.tensor([0, 0, 0, 0, 1]))
+    assert accuracy.compute() == pytest.approx(0.8)  # per-class recall averaged would be 0.5
+
+
+@pytest.mark.parametrize("task", ["classifier", "forecaster", "language_model"])
+def test_tasks_take_a_projected_lstm(task):
+    projected = {**LSTM, "proj_size": 3}
+    x = torch.randn(2, 5, 4)
+    if task == "classifier":
+        assert SequenceClassifier(4, 7, projected)(x).shape == (2, 7)
+    elif task == "forecaster":
+        assert Forecaster(4, 2, horizon=3, lstm=projected)(x).shape == (2, 3, 2)
+    else:
+        model = LanguageModel(vocab_size=11, lstm=projected, embedding_dim=3, tie_weights=True)
+        logits, (h, _) = model(torch.randint(0, 11, (2, 5)))
+        assert logits.shape == (2, 5, 11) and h.shape == (2, 2, 3)
