@@ -82,7 +82,7 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
         trainer.test(model, datamodule=datamodule, ckpt_path=test_ckpt)
         metrics.update(trainer.callback_metrics)
     metrics = {name: float(metric) for name, metric in metrics.items()}
-    report_run(trainer, metrics, cfg.optimized_metric)
+    report_run(trainer, metrics, cfg.optimized_metric, value)
     return value, metrics
 
 

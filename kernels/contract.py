@@ -30,7 +30,8 @@ class Cell:
     activations: codes of the i, f, g, o and cell-output activations (ACTIVATIONS).
     peephole: (D, 3, H) cell-state weights of the gates i, f, o, or None.
     zoneout_h, zoneout_c: how much of the previous h and c each step keeps: (T, B, D, H) bool
-    masks (training) or the probability itself (eval, the masks' expectation).
+    masks indexed by time, True where the element keeps its previous value (training), or the
+    probability itself (eval, the masks' expectation). Equations in lstm_forward.
     """
 
     activations: tuple[int, ...] = activation_codes(DEFAULT_ACTIVATIONS)

@@ -20,6 +20,26 @@ def block_sizes(batch: int, hidden: int) -> tuple[int, int, int]:
     return block_b, block_h, block_h
 
 
+def check_step_inputs(
+    gates: torch.Tensor, lengths: torch.Tensor | None, cell: Cell, H: int
+) -> None:
+    """What both recurrences index without bounds checks: lengths, peephole and zoneout masks
+    contiguous, on the gates' device, of the shapes and dtypes the kernels read."""
+    T, B, DG = gates.shape
+    D = DG // (4 * H)
+    if lengths is not None:
+        assert lengths.shape == (B,) and lengths.dtype == torch.int32 and lengths.is_contiguous()
+        assert lengths.device == gates.device
+    if cell.peephole is not None:
+        peephole = cell.peephole
+        assert peephole.shape == (D, 3, H) and peephole.is_contiguous()
+        assert peephole.dtype == gates.dtype and peephole.device == gates.device
+    if cell.zoneout_mode == 1:
+        for mask in (cell.zoneout_h, cell.zoneout_c):
+            assert mask.shape == (T, B, D, H) and mask.dtype == torch.bool and mask.is_contiguous()
+            assert mask.device == gates.device
+
+
 def zoneout_arguments(cell: Cell, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernels' zone_h / zone_c pointers: the masks, or the probabilities as (1,) tensors
     of the accumulator dtype `like` has (a float argument would be fp32), or placeholders."""

@@ -2,37 +2,48 @@
 
 Steps run in reverse step order s = T-1..0 (time t = s for direction 0, T-1-s for direction 1;
 "next" is the step s+1, processed by the previous launch). With the activated gates i, f, g, o
-and cell states saved by the forward (see lstm_forward, whose r and W this mirrors):
+and cell states saved by the forward (see lstm_forward, whose r, c~, W, p_* and zoneout
+fractions k_h, k_c this mirrors; k = 0 without zoneout):
 
-    dr    = dy_t + dz_next W   (+ dr_n at the row's last valid step)
-    tc    = tanh(c_t)
-    do    = dr * tc * o (1 - o)
-    dc    = dc_next + dr * o (1 - tc^2) + do p_o  (dc_n on entry)
-    di    = dc * g * i (1 - i)
-    df    = dc * c_prev * f (1 - f)
-    dg    = dc * i (1 - g^2)
-    dz_t  = [di | df | dg | do]                 gradient of the gate pre-activations
-    dc_prev = dc * f + di p_i + df p_f
+    dr    = dy_t + dz_next W + k_h,next dr_next   (+ dh_n at the row's last valid step)
+    dr~   = (1 - k_h) dr                          gradient of the candidate r~
+    tc    = tanh(c~)
+    do    = dr~ * tc * o (1 - o)
+    dc~   = (1 - k_c) dc_t + dr~ * o (1 - tc^2) + do p_o   (dc_t = dc_n on entry)
+    di    = dc~ * g * i (1 - i)
+    df    = dc~ * c_prev * f (1 - f)
+    dg    = dc~ * i (1 - g^2)
+    dz_t  = [di | df | dg | do]                   gradient of the gate pre-activations
+    dc_prev = k_c dc_t + dc~ * f + di p_i + df p_f
 
 The peephole terms p_* are there only with PEEPHOLE; with other activations each derivative
-above (y (1 - y), 1 - y^2) is that activation's, taken from its output.
+above (y (1 - y), 1 - y^2) is that activation's, taken from its output. Without zoneout c~ is
+c_seq's c_t; with it the kernel recomputes c~ = f c_prev + i g, as c_seq holds the blended
+cell. The kept part k_h dr flows to r_prev: dh_keep carries it to the next launch, and past a
+row's first step it is the part of dh0 that zoneout keeps (the rest, dz_first W_hh, is the
+caller's GEMM).
 
-With lengths, padded steps (t >= lengths[b]) write dz = 0 and pass dc through unchanged, their
-dy is ignored, and dr_n enters at the row's last valid step (t = lengths[b] - 1 forward, t = 0
-reverse). A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction;
-dz_next W needs the whole dz_next row written by the previous launch. Weight, input and
-initial-state gradients are GEMMs over dz after the loop (lstm_layer).
+With lengths, padded steps (t >= lengths[b]) write dz = 0 and pass dc and dh_keep through
+unchanged, their dy is ignored, and dh_n enters at the row's last valid step
+(t = lengths[b] - 1 forward, t = 0 reverse). A program owns BLOCK_B batch rows x BLOCK_H hidden
+units of one direction; dz_next W needs the whole dz_next row written by the previous launch.
+Weight, input and initial-state gradients are GEMMs over dz after the loop (lstm_layer).
 
-Tensors, all contiguous (D directions, G = 4H):
-    dy      (T, B, D*H)   gradient of the recurrence output r
-    dh_n    (D, B, H)     gradient of the last r
-    gates   (T, B, D*G)   activated gates from the forward
-    c_seq   (T, B, D, H)  cell states in step order (accumulator dtype)
-    c0      (D, B, H)
-    w       (D, G, H)
-    lengths (B,)          int32
-    dc      (D, B, H)     accumulator dtype: dc_n on entry, dc0 on return
-    dgates  (T, B, D*G)   dz, input dtype
+Tensors, all contiguous (D directions, G = 4H; "acc" the accumulator dtype of c_seq; layouts
+as in lstm_forward):
+    dy       (T, B, D*H)   gradient of the recurrence output r
+    dh_n     (D, B, H)     gradient of each row's last r
+    gates    (T, B, D*G)   activated gates from the forward (read at valid steps only)
+    c_seq    (T, B, D, H)  acc, cell states in step order
+    c0       (D, B, H)
+    w        (D, G, H)
+    peephole (D, 3, H)     rows p_i, p_f, p_o
+    lengths  (B,)          int32
+    zone_h,  (T, B, D, H)  the forward's masks, or (1,) p_h and p_c in acc
+    zone_c
+    dc       (D, B, H)     acc: dc_n on entry, dc0 on return
+    dh_keep  (D, B, H)     acc: zeros on entry, the kept part of dh0 on return
+    dgates   (T, B, D*G)   dz, input dtype
 """
 
 import torch
@@ -44,6 +55,7 @@ from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, do
 from lstm_triton.kernels.launch import (
     block_sizes,
     cell_constexprs,
+    check_step_inputs,
     on_device_of,
     zoneout_arguments,
 )
@@ -199,8 +211,7 @@ def lstm_backward_recurrence(
     assert c_seq.dtype == accumulator_dtype(gates.dtype)
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous()
-    if lengths is not None:
-        assert lengths.shape == (B,) and lengths.dtype == torch.int32 and lengths.is_contiguous()
+    check_step_inputs(gates, lengths, cell, H)
 
     dgates = torch.empty_like(gates)
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)

@@ -4,38 +4,55 @@ For direction d (0: forward in time, 1: reverse) step s = 0..T-1 works on time t
 or t = T-1-s (d = 1). With P_t = x_t W_ih^T + b_ih + b_hh precomputed for every t by one GEMM,
 and torch.nn.LSTM's gate order:
 
-    z   = P_t + r_prev W^T                                      (B, 4H)
-    i = sigmoid(z_i + p_i c_prev)   f = sigmoid(z_f + p_f c_prev)   g = tanh(z_g)
-    c_t = f * c_prev + i * g
-    o = sigmoid(z_o + p_o c_t)
-    r_t = o * tanh(c_t)
+    z    = P_t + r_prev W^T                                       (B, 4H)
+    i    = act_i(z_i + p_i c_prev)    f = act_f(z_f + p_f c_prev)    g = act_g(z_g)
+    c~   = f * c_prev + i * g
+    o    = act_o(z_o + p_o c~)
+    r~   = o * act_c(c~)
+    c_t  = k_c c_prev + (1 - k_c) c~                              zoneout
+    r_t  = k_h r_prev + (1 - k_h) r~
 
-The peephole terms p_* (per hidden unit) are there only with PEEPHOLE; each gate's activation
-and the cell output's (tanh above) are constexpr choices (activations.py).
+torch's activations are act_i = act_f = act_o = sigmoid, act_g = act_c = tanh; each is a
+constexpr choice (activations.py). The peephole weights p_* (per hidden unit, only with
+PEEPHOLE) see the previous cell in i and f but the new one, before zoneout's blend, in o.
+Without zoneout k_h = k_c = 0, so c_t = c~ and r_t = r~. With it (Krueger et al.), k_h and
+k_c are the 0/1 masks of training (1: the element keeps its previous value this step), or in
+eval the probabilities p_h, p_c themselves, the masks' mean. A forget-gate bias is only an
+initial value of b_ih, and recurrent dropout is applied to W_hh before the GEMMs that use it:
+neither reaches the kernels as anything but P and W.
 
 Without projection W = W_hh and r is h. With proj_size, h_t = r_t W_hr^T, so
 h_prev W_hh^T = r_prev (W_hh W_hr)^T: the kernel runs on W = W_hh W_hr and r, and the caller
-projects all r_t with one GEMM afterwards. h0 W_hh^T is added by the caller to the gates of
-each row's first step, so a step reads h only from the previous step's output.
+projects all r_t with one GEMM afterwards (zoneout, which blends h, is refused with
+proj_size). At a row's first step r_prev is h0: the caller has added h0 W_hh^T to its gates
+and the kernel adds no product there (none at s = 0, zeros from a padded step's r after); it
+reads h0 itself only for zoneout's blend.
 
-With lengths, time t of row b is valid while t < lengths[b]: a padded step writes r = 0 and
-carries c unchanged, so each row's reverse direction starts from c0 at t = lengths[b] - 1 and
-reads zeros as its previous output (its h0 part being in the gates already).
+With lengths, time t of row b is valid while t < lengths[b]: a padded step writes r = 0,
+carries c unchanged and leaves its P in gates, so each row's reverse direction starts from c0
+at t = lengths[b] - 1 and reads zeros as its previous output, and c_seq's last step holds every
+row's c_n.
 
 A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction and all four gates
 of those units, so the cell update is local; r_prev W^T needs every unit of the previous step,
 which other programs wrote, hence one launch per step.
 
-Tensors, all contiguous (D directions, G = 4H, S = T or 2):
-    gates   (T, B, D*G)   in: P; out: the activated gates [i|f|g|o], the cache for backward
-    w       (D, G, H)
-    c0      (D, B, H)     input dtype
-    lengths (B,)          int32, on the device
-    y       (T, B, D*H)   r_t, direction d in columns d*H:(d+1)*H (torch's bidirectional layout)
-    c_seq   (S, B, D, H)  cell states in step order, accumulator dtype; S = T keeps every step
-                          for backward, S = 2 alternates two slots when nothing is kept
-Sums and state are fp32 (fp64 for fp64 input); only stores to gates and y round to the input
-dtype. Training memory beyond y: gates (reusing the projection buffer) and c_seq, i.e.
+Tensors, all contiguous (D directions, G = 4H, S = T or 2; "acc" the accumulator dtype, fp32,
+or fp64 for fp64 input; every other float tensor in the input dtype):
+    gates    (T, B, D*G)   in: P; out: the activated gates, the cache for backward; direction
+                           d in columns d*G:(d+1)*G, each [i|f|g|o] of H columns
+    w        (D, G, H)     W per direction, rows in gate order [i|f|g|o]
+    peephole (D, 3, H)     rows p_i, p_f, p_o
+    h0       (D, B, H)     only with zoneout (and c0)
+    c0       (D, B, H)
+    lengths  (B,)          int32 on the device, 1 <= lengths[b] <= T
+    zone_h,  (T, B, D, H)  bool masks k_h, k_c indexed by time t (not step) in training;
+    zone_c   (1,)          or, in eval, p_h and p_c in acc
+    y        (T, B, D*H)   r_t, direction d in columns d*H:(d+1)*H (torch's bidirectional layout)
+    c_seq    (S, B, D, H)  acc, c_t in step order (step s is time T-1-s for d = 1); S = T keeps
+                           every step for backward, S = 2 alternates two slots when nothing is kept
+Sums and state are in acc; only stores to gates and y round to the input dtype. Training
+memory beyond y: gates (reusing the projection buffer) and c_seq, i.e.
 T*B*D*(4H * itemsize + H * 4) bytes.
 """
 
@@ -48,6 +65,7 @@ from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, do
 from lstm_triton.kernels.launch import (
     block_sizes,
     cell_constexprs,
+    check_step_inputs,
     on_device_of,
     zoneout_arguments,
 )
@@ -204,15 +222,10 @@ def lstm_forward_recurrence(
     assert gates.is_contiguous() and w.is_contiguous() and w.dtype == gates.dtype
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous() and c0.dtype == gates.dtype
-    if lengths is not None:
-        assert lengths.shape == (B,) and lengths.dtype == torch.int32 and lengths.is_contiguous()
-        assert lengths.device == gates.device
-    if cell.peephole is not None:
-        assert cell.peephole.shape == (D, 3, H) and cell.peephole.is_contiguous()
-    zoneout = cell.zoneout_mode
-    if zoneout == 1:
-        assert cell.zoneout_h.shape == cell.zoneout_c.shape == (T, B, D, H)
-    if zoneout and c0 is not None:
+    check_step_inputs(gates, lengths, cell, H)
+    if cell.zoneout_mode:
+        assert (h0 is None) == (c0 is None), "zoneout blends h0 and c0: both or neither"
+    if cell.zoneout_mode and c0 is not None:
         assert h0 is not None and h0.shape == (D, B, H) and h0.is_contiguous()
         assert h0.dtype == gates.dtype
 

@@ -3,21 +3,24 @@
 Forward:
     P = x W_ih^T + (b_ih + b_hh) for all T*B rows and both directions as one GEMM;
     h0 W_hh^T added to the gates of each row's first step (time 0 forward; T-1, or
-    lengths[b]-1, reverse), so the kernels never read h0;
+    lengths[b]-1, reverse), so the kernels read h0 only for zoneout's blend;
     W = W_hh, or W_hh W_hr with proj_size (see lstm_forward);
     r = lstm_forward_recurrence; y = r, or r W_hr^T with proj_size (one GEMM).
 Backward, with no atomics:
     dr = dy (or dy W_hr), dr_n = dh_n (or dh_n W_hr); dz = lstm_backward_recurrence;
     dx = dz W_ih (one GEMM over both directions), dW_ih = dz^T x, db = sum of dz over T*B;
     dW_hh[d] = sum_t dz_t^T h_prev_t: the steps whose h_prev is a row of y (one GEMM) plus each
-        row's first step, whose h_prev is h0; dh0[d] = dz_first W_hh[d];
+        row's first step, whose h_prev is h0; dh0[d] = dz_first W_hh[d] (+ the part zoneout
+        kept, from the recurrence);
     dW_hr[d] = sum_t dh_t^T r_t with dh_t = dy_t + dz_next W_hh[d] (+ dh_n at the last step);
-    peephole gradients: sums over T*B of dz_i c_prev, dz_f c_prev, dz_o c_t.
+    peephole gradients: sums over T*B of dz_i c_prev, dz_f c_prev, dz_o c~ (the cell before
+        zoneout's blend).
 
 Shapes (P = proj_size or H): x (T, B, I), w_ih (D, 4H, I), w_hh (D, 4H, P), bias (D, 4H) =
 b_ih + b_hh or None, w_hr (D, P, H) or None, h0 (D, B, P), c0 (D, B, H), lengths (B,) int32 on
-the device or None, peephole (D, 3, H) or None, y (T, B, D*P). activations: kernel codes of
-the i, f, g, o and cell activations. Everything contiguous and of one dtype: the op settles that.
+the device or None, y (T, B, D*P); in the Cell: peephole (D, 3, H) or None, zoneout masks
+(T, B, D, H) bool or the probabilities, activations (codes). Everything contiguous, every
+float tensor of one dtype: the op settles that.
 """
 
 from typing import NamedTuple

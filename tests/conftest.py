@@ -84,6 +84,15 @@ def kernel_device(device) -> torch.device:
 
 
 @pytest.fixture
+def backend_device(backend: str, device: torch.device, request) -> torch.device:
+    """For a test parametrized over `backend`: the kernel_device when the backend is "triton",
+    else the device (the other backends run on any)."""
+    if backend == "triton":
+        return request.getfixturevalue("kernel_device")
+    return device
+
+
+@pytest.fixture
 def poison_empty():
     """torch.empty fills with NaN, so an output element a kernel never writes fails a test."""
     previous = torch.are_deterministic_algorithms_enabled()

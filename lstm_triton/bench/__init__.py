@@ -4,7 +4,8 @@ grids      named sets of problem sizes (Config)
 case       the inputs and weights every provider of one config shares; dtype names, TF32 switch
 loop       the plain PyTorch step loop (eager and torch.compile providers)
 providers  implementations matched by exact name; Triton kernel variants register by name
-gate       the correctness gate: each provider's forward against float64 torch.nn.LSTM
+gate       the correctness gate: each provider's forward against float64 torch.nn.LSTM,
+           its gradients finite
 measure    the timed closure of each mode; do_bench on CUDA, a perf_counter timer on CPU
 run        the sweep: config x dtype x provider x mode -> CSV rows
 report     CSV columns and I/O; the markdown table and the speed-up plot, from the CSV only

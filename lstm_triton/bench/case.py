@@ -32,8 +32,10 @@ def check_names(kind: str, names: list[str], valid: tuple[str, ...]) -> list[str
 
 @contextmanager
 def float32_precision(dtype_name: str) -> Iterator[None]:
-    """TF32 on (tf32) or off (every other name): torch.set_float32_matmul_precision for cuBLAS
-    and the kernels' tl.dot (lstm_triton.kernels.precision reads it), cudnn.allow_tf32 for cuDNN.
+    """TF32 on (tf32) or off (every other name): torch.set_float32_matmul_precision("high" or
+    "highest") for cuBLAS and the kernels' tl.dot, cudnn.allow_tf32 for cuDNN. The kernels
+    follow torch.backends.cuda.matmul.fp32_precision, which "high" sets to "tf32" and "highest"
+    to "ieee" (lstm_triton.kernels.contract.dot_precision).
 
     The legacy switches only: torch >= 2.9 raises when they are mixed with the per-backend
     fp32_precision API. Whether cuDNN's RNN follows allow_tf32 shows in the rows' max_err.

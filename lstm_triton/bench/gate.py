@@ -1,4 +1,5 @@
-"""The correctness gate: a provider is timed on a case only after its forward matches torch.nn.LSTM.
+"""The correctness gate: a provider is timed on a case only after its forward matches torch.nn.LSTM
+and, in the backward modes, its gradients are finite.
 
 The truth is torch.nn.LSTM in float64 on the same device, weights (the case's, upcast) and
 inputs. error = max |actual - truth| / max(1, max |truth|) for y, h_n and c_n each; NaN or a
@@ -16,9 +17,10 @@ fp16 9e-4 / 1e-3 / 4e-4, bf16 4e-3 / 7e-3 / 3e-3; the tolerances leave eight tim
   fp16  1e-2  u = 4.9e-4; the naive loop also rounds c every step
   bf16  6e-2  u = 3.9e-3, eight times fp16's
 Gradients (of x and every weight, for grad_y) get the same measure and are recorded in the
-rows, not gated: in bf16 (same case) they are off by 0.08 for the reference backend and the
-loop, whose autograd sums the weight gradients of T steps in bf16, and by 5e-3 for
-torch.nn.LSTM; a threshold there would reject correct providers or pass wrong ones.
+rows; only NaN or inf in them fails the gate. Their error is not gated: in bf16 (same case)
+they are off by 0.08 for the reference backend and the loop, whose autograd sums the weight
+gradients of T steps in bf16, and by 5e-3 for torch.nn.LSTM; a threshold there would reject
+correct providers or pass wrong ones.
 """
 
 import math
@@ -34,7 +36,8 @@ OUTPUTS = ("y", "h_n", "c_n")
 
 
 class GateError(Exception):
-    """A provider's forward does not match torch.nn.LSTM within the dtype's tolerance."""
+    """A provider's forward does not match torch.nn.LSTM within the dtype's tolerance, or a
+    gradient is not finite."""
 
 
 @dataclass
@@ -75,7 +78,8 @@ def _worst(actual: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -
 
 
 def check(runner: Runner, case: Case, truth: Truth) -> tuple[float, float | None]:
-    """(forward error, gradient error or None); GateError when the forward is out of tolerance."""
+    """(forward error, gradient error or None); GateError when the forward is out of tolerance
+    or a gradient holds NaN or inf."""
     with torch.set_grad_enabled(truth.grads is not None):
         outputs = runner.forward(case.x)
     name, error = _worst(dict(zip(OUTPUTS, outputs, strict=True)), truth.outputs)
@@ -90,5 +94,10 @@ def check(runner: Runner, case: Case, truth: Truth) -> tuple[float, float | None
     grads = torch.autograd.grad(outputs[0], [case.x, *runner.weights], case.grad_y)
     if len(grads) != len(truth.grads):
         raise GateError(f"{len(grads) - 1} weights, torch.nn.LSTM has {len(truth.grads) - 1}")
-    _, grad_error = _worst(dict(zip(truth.grads, grads, strict=True)), truth.grads)
+    named = dict(zip(truth.grads, grads, strict=True))
+    for name, grad in named.items():
+        if not grad.isfinite().all():
+            what = "NaN" if grad.isnan().any() else "inf"
+            raise GateError(f"correctness gate: the gradient of {name} holds {what}")
+    _, grad_error = _worst(named, truth.grads)
     return error, grad_error

@@ -10,12 +10,10 @@ loop_compiled  the same loop with its step compiled by torch.compile (inductor)
 
 Every provider starts from the same x (T, B, I) and weights, input projection included, and
 from the same lengths (B,), an int64 CPU tensor as pack_padded_sequence takes it: torch packs,
-lstm_triton.LSTM gets the padded x and `lengths=` once its forward accepts that keyword (until
-then those cases are recorded as unsupported), the loop masks.
+lstm_triton.LSTM gets the padded x and `lengths=`, the loop masks.
 New Triton kernel variants register a module factory with @register_triton_kernel("name").
 """
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -83,11 +81,6 @@ def check_kernels(names: list[str]) -> list[str]:
     return check_names("triton kernel", names, tuple(TRITON_KERNELS))
 
 
-def accepts_lengths() -> bool:
-    """Whether lstm_triton.LSTM.forward takes variable-length batches as padded x + lengths."""
-    return "lengths" in inspect.signature(LSTM.forward).parameters
-
-
 def _unpack(output) -> Output:
     y, (h_n, c_n) = output
     return y, h_n, c_n
@@ -118,10 +111,6 @@ def _lstm_triton_module(case: Case, backend: str) -> LSTM:
 
 def _module_runner(module: nn.Module, case: Case) -> Runner:
     """lstm_triton.LSTM-like modules: padded x, and lengths= for variable-length batches."""
-    if case.lengths is None:
-        return Runner(lambda x: _unpack(module(x)), list(module.parameters()))
-    if not accepts_lengths():
-        raise Unsupported("lstm_triton.LSTM.forward has no lengths= keyword yet")
     return Runner(lambda x: _unpack(module(x, lengths=case.lengths)), list(module.parameters()))
 
 

@@ -35,7 +35,7 @@ COLUMNS = (
     "us_per_step",  # median_ms / seq_len, in microseconds
     "peak_mb",
     "max_err",  # forward against float64 torch.nn.LSTM, the gated error (see gate.py)
-    "grad_err",  # gradients, recorded, not gated
+    "grad_err",  # gradients, recorded; only NaN or inf fails the gate
     "error",
     "torch",
     "triton",

@@ -34,13 +34,25 @@ def log_config(trainer: L.Trainer, config: Mapping[str, Any]) -> None:
 
 
 @rank_zero_only
-def report_run(trainer: L.Trainer, metrics: Mapping[str, Any], optimized_metric: str) -> None:
+def report_run(
+    trainer: L.Trainer,
+    metrics: Mapping[str, Any],
+    optimized_metric: str,
+    optimized_value: float | None,
+) -> None:
     """Prints the final metrics, the checkpoints and the W&B run folder (with how to sync it
-    when offline), and copies the final metrics into the W&B summary."""
+    when offline), and copies the final metrics into the W&B summary. The optimized metric is
+    shown with the value a sweep gets (the best checkpoint's), and its last value beside it
+    when they differ."""
     lines = ["", "Run finished."]
     for name in sorted(metrics):
-        marker = "  <- optimized_metric" if name == optimized_metric else ""
-        lines.append(f"  {name} = {float(metrics[name]):.4f}{marker}")
+        value = float(metrics[name])
+        if name == optimized_metric and optimized_value is not None:
+            best, last = f"{optimized_value:.4f}", f"{value:.4f}"
+            also = f" (last epoch {last})" if last != best else ""
+            lines.append(f"  {name} = {best}  <- optimized_metric{also}")
+        else:
+            lines.append(f"  {name} = {value:.4f}")
     callback = trainer.checkpoint_callback
     if callback is not None and getattr(callback, "dirpath", None):
         lines.append(f"Checkpoints: {callback.dirpath}")

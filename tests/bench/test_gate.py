@@ -1,12 +1,19 @@
 """The correctness gate: a provider that computes something else gets failed rows, no timing."""
 
+import math
+
 import pytest
 import torch
 
-from lstm_triton.bench import providers
 from lstm_triton.bench.grids import GRIDS
 from lstm_triton.bench.measure import MODES
-from lstm_triton.bench.providers import PROVIDERS, Provider, loop_runner
+from lstm_triton.bench.providers import (
+    PROVIDERS,
+    Provider,
+    loop_runner,
+    native_module,
+    native_runner,
+)
 from lstm_triton.bench.report import read_rows
 from lstm_triton.bench.run import Settings, run_benchmark
 
@@ -63,20 +70,37 @@ def test_compiled_loop_passes_the_gate(tmp_path):
     assert [(r["kernel"], r["status"]) for r in rows] == [("inductor", "ok")], rows
 
 
-def test_lstm_without_lengths_keyword_is_recorded_unsupported(monkeypatch, tmp_path):
-    """Variable-length batches are never faked (say, by running padded steps as real ones)."""
-    monkeypatch.setattr(providers, "accepts_lengths", lambda: False)
-    varlen = [("tiny", next(config for config in GRIDS["tiny"] if config.varlen))]
+def poisoned_gradient(value: float):
+    """A provider build: torch.nn.LSTM whose gradient of weight_hh_l0 has one element = value,
+    as from an overflow or a read of uninitialised memory in a backward kernel."""
+
+    def build(case, kernel):
+        runner = native_runner(native_module(case, case.dtype), case)
+
+        def poison(grad):
+            grad = grad.clone()
+            grad[0, 0] = value
+            return grad
+
+        runner.weights[1].register_hook(poison)  # torch's order: weight_ih_l0, weight_hh_l0
+        return runner
+
+    return build
+
+
+@pytest.mark.parametrize(("value", "what"), [(math.nan, "NaN"), (-math.inf, "inf")])
+def test_gate_rejects_non_finite_gradients(monkeypatch, tmp_path, value, what):
+    poisoned = Provider("poisoned", lambda device: ("aten",), poisoned_gradient(value))
+    monkeypatch.setitem(PROVIDERS, poisoned.name, poisoned)
     rows = run_benchmark(
-        varlen,
-        providers=["reference", "loop"],
+        CONFIGS,
+        providers=["poisoned"],
         dtypes=["fp32"],
-        modes=["forward"],
-        out=tmp_path / "varlen.csv",
+        modes=MODES,
+        out=tmp_path / "grads.csv",
         settings=CPU,
     )
-    assert [(r["provider"], r["status"]) for r in rows] == [
-        ("reference", "unsupported"),
-        ("loop", "ok"),
-    ]
-    assert "lengths=" in rows[0]["error"]
+    # The gate runs once per provider and case, before any mode: its forward rows fail too.
+    assert [(r["mode"], r["status"]) for r in rows] == [(mode, "failed") for mode in MODES]
+    expected = f"GateError: correctness gate: the gradient of weight_hh_l0 holds {what}"
+    assert {r["error"] for r in rows} == {expected}

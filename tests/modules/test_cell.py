@@ -10,13 +10,8 @@ import lstm_triton
 @pytest.mark.parametrize("with_state", [True, False], ids=["hc", "zero-state"])
 @pytest.mark.parametrize("batch", [3, None], ids=["B3", "unbatched"])
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_cell_matches_torch(backend, batch, with_state, bias, device, close, poison_empty):
-    if backend == "triton" and device.type == "cpu":
-        pytest.importorskip("triton")
-        import os
-
-        if os.environ.get("TRITON_INTERPRET") != "1":
-            pytest.skip("kernels on CPU tensors need TRITON_INTERPRET=1")
+def test_cell_matches_torch(backend, batch, with_state, bias, backend_device, close, poison_empty):
+    device = backend_device
     torch.manual_seed(0)
     truth = torch.nn.LSTMCell(5, 37, bias=bias, dtype=torch.float64)
     ours = lstm_triton.LSTMCell(5, 37, bias=bias, backend=backend)

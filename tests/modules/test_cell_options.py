@@ -1,7 +1,5 @@
 """Cell options beyond torch.nn.LSTM, each against a plain PyTorch loop written here."""
 
-import os
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -41,12 +39,6 @@ def plain_lstm(x, w_ih, w_hh, b_ih, b_hh, peephole=None, activations=TORCH_ACTIV
     return torch.stack(outputs)
 
 
-def backend_device(backend: str, device: torch.device) -> torch.device:
-    if backend == "triton" and device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("kernels on CPU tensors need TRITON_INTERPRET=1")
-    return device
-
-
 def outputs_and_grads(y, leaves):
     y.square().sum().backward()
     return [y, *(leaf.grad for leaf in leaves)]
@@ -56,13 +48,12 @@ def outputs_and_grads(y, leaves):
     "activations", [TORCH_ACTIVATIONS, OTHER_ACTIVATIONS], ids=["torch", "other"]
 )
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_peephole_and_activations_match_plain_loop(backend, activations, device, close):
-    device = backend_device(backend, device)
+def test_peephole_and_activations_match_plain_loop(backend, activations, backend_device, close):
     torch.manual_seed(0)
     ours = lstm_triton.LSTM(4, 9, peephole=True, activations=activations, backend=backend)
-    ours.to(device)
+    ours.to(backend_device)
     x = torch.randn(6, 3, 4)
-    xs = x.detach().to(device).requires_grad_()
+    xs = x.detach().to(backend_device).requires_grad_()
     got = outputs_and_grads(ours(xs)[0], [xs, *ours.parameters()])
     params = [p.detach().double().requires_grad_() for p in ours.parameters()]
     x64 = x.double().requires_grad_()
@@ -73,23 +64,23 @@ def test_peephole_and_activations_match_plain_loop(backend, activations, device,
 
 
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_zoneout_matches_plain_loop_in_training_and_eval(backend, device, close):
-    device = backend_device(backend, device)
+def test_zoneout_matches_plain_loop_in_training_and_eval(backend, backend_device, close):
     torch.manual_seed(0)
-    ours = lstm_triton.LSTM(4, 9, zoneout=(0.3, 0.2), backend=backend).to(device)
+    ours = lstm_triton.LSTM(4, 9, zoneout=(0.3, 0.2), backend=backend).to(backend_device)
     x = torch.randn(6, 3, 4)
     torch.manual_seed(1)
-    y, _ = ours(x.to(device))
+    y, _ = ours(x.to(backend_device))
     torch.manual_seed(1)
     masks = [
-        (torch.rand(6, 3, 1, 9, device=device) < p)[:, :, 0].double().cpu() for p in (0.3, 0.2)
+        (torch.rand(6, 3, 1, 9, device=backend_device) < p)[:, :, 0].double().cpu()
+        for p in (0.3, 0.2)
     ]
     params = [p.detach().double().cpu() for p in ours.parameters()]
     want = plain_lstm(x.double(), *params, keep=lambda t: (masks[0][t], masks[1][t]))
     close(y, want, torch.float32, "zoneout, training")
     ours.eval()
     want = plain_lstm(x.double(), *params, keep=lambda t: (0.3, 0.2))
-    close(ours(x.to(device))[0], want, torch.float32, "zoneout, eval")
+    close(ours(x.to(backend_device))[0], want, torch.float32, "zoneout, eval")
 
 
 def test_kernels_match_reference_with_every_option(kernel_device, close):
@@ -117,11 +108,10 @@ def test_kernels_match_reference_with_every_option(kernel_device, close):
 
 
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_recurrent_dropout_is_one_weight_mask_per_forward(backend, device, close):
-    device = backend_device(backend, device)
+def test_recurrent_dropout_is_one_weight_mask_per_forward(backend, backend_device, close):
     torch.manual_seed(0)
-    ours = lstm_triton.LSTM(4, 9, recurrent_dropout=0.4, backend=backend).to(device)
-    x = torch.randn(6, 3, 4, device=device)
+    ours = lstm_triton.LSTM(4, 9, recurrent_dropout=0.4, backend=backend).to(backend_device)
+    x = torch.randn(6, 3, 4, device=backend_device)
     torch.manual_seed(1)
     y, _ = ours(x)
     torch.manual_seed(1)

@@ -1,7 +1,5 @@
 """torch.compile(fullgraph=True) keeps the LSTM in the graph, and matches eager."""
 
-import os
-
 import pytest
 import torch
 
@@ -22,9 +20,8 @@ class Tagger(torch.nn.Module):
 # torch's own compile stack still calls torch.jit.script_method, which warns.
 @pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("backend", ["reference", "native", "triton"])
-def test_compiled_model_matches_eager(backend, device):
-    if backend == "triton" and device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("kernels on CPU tensors need TRITON_INTERPRET=1")
+def test_compiled_model_matches_eager(backend, backend_device):
+    device = backend_device
     torch._dynamo.reset()
     torch.manual_seed(0)
     model = Tagger(backend).to(device)

@@ -1,7 +1,5 @@
 """Variable length: padded input with lengths, and PackedSequence in and out, on every backend."""
 
-import os
-
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -9,12 +7,6 @@ from torch.nn.utils.rnn import pack_padded_sequence
 import lstm_triton
 
 LENGTHS = (5, 2, 7, 1)
-
-
-def backend_device(backend: str, device: torch.device) -> torch.device:
-    if backend == "triton" and device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("kernels on CPU tensors need TRITON_INTERPRET=1")
-    return device
 
 
 def models(backend: str, device, **kwargs):
@@ -26,10 +18,9 @@ def models(backend: str, device, **kwargs):
 
 
 @pytest.mark.parametrize("backend", ["reference", "triton", "native"])
-def test_padded_steps_are_exactly_zero_in_output_and_input_gradient(backend, device):
-    device = backend_device(backend, device)
-    ours, _ = models(backend, device, num_layers=2, bidirectional=True)
-    x = torch.randn(7, 4, 3, device=device, requires_grad=True)
+def test_padded_steps_are_exactly_zero_in_output_and_input_gradient(backend, backend_device):
+    ours, _ = models(backend, backend_device, num_layers=2, bidirectional=True)
+    x = torch.randn(7, 4, 3, device=backend_device, requires_grad=True)
     y, _ = ours(x, lengths=torch.tensor(LENGTHS))
     y.pow(2).sum().backward()
     for b, length in enumerate(LENGTHS):
@@ -40,12 +31,11 @@ def test_padded_steps_are_exactly_zero_in_output_and_input_gradient(backend, dev
 
 @pytest.mark.parametrize("enforce_sorted", [True, False], ids=["sorted", "unsorted"])
 @pytest.mark.parametrize("backend", ["reference", "triton", "native"])
-def test_packed_sequence_in_and_out_as_torch(backend, enforce_sorted, device):
-    device = backend_device(backend, device)
-    ours, theirs = models(backend, device, bidirectional=True, batch_first=True)
+def test_packed_sequence_in_and_out_as_torch(backend, enforce_sorted, backend_device):
+    ours, theirs = models(backend, backend_device, bidirectional=True, batch_first=True)
     lengths = torch.tensor(sorted(LENGTHS, reverse=True) if enforce_sorted else LENGTHS)
-    x = torch.randn(4, 7, 3, device=device)
-    state = tuple(torch.randn(2, 4, 6, device=device) for _ in range(2))
+    x = torch.randn(4, 7, 3, device=backend_device)
+    state = tuple(torch.randn(2, 4, 6, device=backend_device) for _ in range(2))
     results = []
     for model in (ours, theirs):
         data = x.clone().requires_grad_()
@@ -114,11 +104,12 @@ def test_packed_sequence_with_wrong_feature_size_or_state(backend):
 
 
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_strided_lengths_read_as_their_values(backend, device):
-    device = backend_device(backend, device)
-    ours, _ = models(backend, device)
-    x = torch.randn(7, 4, 3, device=device)
-    every_other = torch.tensor([5, 0, 2, 0, 7, 0, 1, 0], dtype=torch.int32, device=device)[::2]
+def test_strided_lengths_read_as_their_values(backend, backend_device):
+    ours, _ = models(backend, backend_device)
+    x = torch.randn(7, 4, 3, device=backend_device)
+    every_other = torch.tensor([5, 0, 2, 0, 7, 0, 1, 0], dtype=torch.int32, device=backend_device)[
+        ::2
+    ]
     assert not every_other.is_contiguous()
     strided, _ = ours(x, lengths=every_other)
     dense, _ = ours(x, lengths=every_other.contiguous())

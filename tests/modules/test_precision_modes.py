@@ -1,30 +1,22 @@
 """Autocast, low-precision parameters, eval-mode backward and deterministic runs."""
 
-import os
-
 import pytest
 import torch
 
 import lstm_triton
 
 
-def kernels_or_skip(backend: str, device: torch.device) -> None:
-    if backend == "triton" and device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
-        pytest.skip("kernels on CPU tensors need TRITON_INTERPRET=1")
-
-
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_autocast_runs_as_the_half_model_with_fp32_gradients(backend, device):
-    kernels_or_skip(backend, device)
+def test_autocast_runs_as_the_half_model_with_fp32_gradients(backend, backend_device):
     # CPU autocast in fp16: the dtype Triton's interpreter multiplies correctly.
     dtype = torch.float16
     torch.manual_seed(0)
-    model = lstm_triton.LSTM(3, 8, num_layers=2, backend=backend).to(device)
-    half = lstm_triton.LSTM(3, 8, num_layers=2, backend=backend).to(device)
+    model = lstm_triton.LSTM(3, 8, num_layers=2, backend=backend).to(backend_device)
+    half = lstm_triton.LSTM(3, 8, num_layers=2, backend=backend).to(backend_device)
     half.load_state_dict(model.state_dict())
     half.to(dtype)
-    x = torch.randn(5, 2, 3, device=device)
-    with torch.autocast(device.type, dtype=dtype):
+    x = torch.randn(5, 2, 3, device=backend_device)
+    with torch.autocast(backend_device.type, dtype=dtype):
         y, (h_n, c_n) = model(x)
     y_half, (h_half, c_half) = half(x.to(dtype))
     assert y.dtype == h_n.dtype == c_n.dtype == dtype
@@ -49,30 +41,32 @@ def test_bfloat16_parameters(device, close):
 
 
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_backward_in_eval_mode(backend, device, close):
-    kernels_or_skip(backend, device)
+def test_backward_in_eval_mode(backend, backend_device, close):
     torch.manual_seed(0)
-    model = lstm_triton.LSTM(3, 8, num_layers=2, dropout=0.3, backend=backend).to(device).eval()
+    model = (
+        lstm_triton.LSTM(3, 8, num_layers=2, dropout=0.3, backend=backend).to(backend_device).eval()
+    )
     truth = torch.nn.LSTM(3, 8, num_layers=2, dropout=0.3, dtype=torch.float64).eval()
     truth.load_state_dict(model.state_dict())
     x = torch.randn(5, 2, 3)
-    model(x.to(device))[0].sum().backward()
+    model(x.to(backend_device))[0].sum().backward()
     truth(x.double())[0].sum().backward()
     for p, q in zip(model.parameters(), truth.parameters(), strict=True):
         close(p.grad, q.grad, torch.float32, "eval-mode gradient")
 
 
 @pytest.mark.parametrize("backend", ["reference", "triton"])
-def test_deterministic_mode_is_bitwise_repeatable_with_dropout(backend, device):
-    kernels_or_skip(backend, device)
+def test_deterministic_mode_is_bitwise_repeatable_with_dropout(backend, backend_device):
     previous = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
         runs = []
         for _ in range(2):
             torch.manual_seed(0)
-            model = lstm_triton.LSTM(3, 8, num_layers=3, dropout=0.5, backend=backend).to(device)
-            x = torch.randn(6, 4, 3, device=device, requires_grad=True)
+            model = lstm_triton.LSTM(3, 8, num_layers=3, dropout=0.5, backend=backend).to(
+                backend_device
+            )
+            x = torch.randn(6, 4, 3, device=backend_device, requires_grad=True)
             y, (h_n, c_n) = model(x)
             (y.square().sum() + h_n.sum() + c_n.sum()).backward()
             runs.append([y, h_n, c_n, x.grad, *(p.grad for p in model.parameters())])

@@ -1,11 +1,14 @@
 """W&B mode selection, the run id kept in checkpoints, and reading a run back from its log."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 import wandb
 
 from lstm_triton.tracking import (
     finish_wandb_on_exit,
+    report_run,
     resolve_mode,
     run_id_from_checkpoint,
     wandb_logger,
@@ -93,3 +96,11 @@ def test_logger_resumes_the_run_id_saved_in_a_checkpoint(tmp_path):
     assert run_id_from_checkpoint(path) is None
     with pytest.raises(FileNotFoundError, match=r"checkpoint .* not found"):
         run_id_from_checkpoint(tmp_path / "missing.ckpt")
+
+
+def test_report_shows_the_optimized_metric_a_sweep_gets_and_its_last_value(capsys):
+    trainer = SimpleNamespace(checkpoint_callback=None, loggers=[])
+    report_run(trainer, {"val/mse": 0.9367, "test/mse": 0.68}, "val/mse", 0.856)
+    out = capsys.readouterr().out
+    assert "val/mse = 0.8560  <- optimized_metric (last epoch 0.9367)" in out
+    assert "test/mse = 0.6800\n" in out
