@@ -60,7 +60,9 @@ import torch
 import triton
 import triton.language as tl
 
+from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate
+from lstm_triton.kernels.barrier import grid_barrier
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
 from lstm_triton.kernels.launch import (
     block_sizes,
@@ -105,7 +107,11 @@ def _lstm_forward_step_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    SHARED_LOAD: tl.constexpr,
 ):
+    """Step s of one program's tile, launched once per step or called by the persistent kernel.
+    SHARED_LOAD: the cache modifier of the loads of h_prev, which other programs wrote: "" across
+    launches, ".cg" (L2, never a stale L1 line) within the persistent launch."""
     acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
@@ -140,7 +146,8 @@ def _lstm_forward_step_kernel(
         for k in range(0, H, BLOCK_K):
             o_k = k + tl.arange(0, BLOCK_K)
             m_k = o_k < H
-            b_h = tl.load(p_h + o_k[None, :], mask=m_b[:, None] & m_k[None, :], other=0.0)
+            m_hk = m_b[:, None] & m_k[None, :]
+            b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
             # W^T tile of each gate: rows k of h, columns j of this program's units.
             p_wk = p_w + o_k[:, None]
             m_kh = m_k[:, None] & m_h[None, :]
@@ -199,6 +206,83 @@ def _lstm_forward_step_kernel(
     tl.store(p_y, b_h_new.to(y_ptr.dtype.element_ty), mask=m_bh)
 
 
+@triton.jit(do_not_specialize=["T", "B", "slots"])
+def _lstm_forward_persistent_kernel(
+    gates_ptr,
+    w_ptr,
+    peephole_ptr,
+    h0_ptr,
+    c0_ptr,
+    lengths_ptr,
+    zone_h_ptr,
+    zone_c_ptr,
+    y_ptr,
+    c_seq_ptr,
+    arrived_ptr,  # (D,) int32 zeros: programs of each direction that finished a step
+    T,
+    B,
+    H,
+    D,
+    slots,
+    HAS_STATE: tl.constexpr,
+    HAS_LENGTHS: tl.constexpr,
+    PEEPHOLE: tl.constexpr,
+    ZONEOUT: tl.constexpr,
+    ACT_I: tl.constexpr,
+    ACT_F: tl.constexpr,
+    ACT_G: tl.constexpr,
+    ACT_O: tl.constexpr,
+    ACT_C: tl.constexpr,
+    DOT_PRECISION: tl.constexpr,
+    BLOCK_B: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
+    """Steps 1..T-1 in one launch (step 0, which reads the initial state, is the step kernel's
+    own launch before it): the step kernel's body, then a barrier over the direction's programs,
+    whose h_t the next step reads. Every program must be resident at once: the launcher keeps
+    the grid within the SMs."""
+    programs = tl.num_programs(0) * tl.num_programs(1)
+    arrived = arrived_ptr + tl.program_id(2)
+    for s in range(1, T):
+        if s > 1:
+            grid_barrier(arrived, (s - 1) * programs)
+        _lstm_forward_step_kernel(
+            gates_ptr,
+            w_ptr,
+            peephole_ptr,
+            h0_ptr,
+            c0_ptr,
+            lengths_ptr,
+            zone_h_ptr,
+            zone_c_ptr,
+            y_ptr,
+            c_seq_ptr,
+            s,
+            T,
+            B,
+            H,
+            D,
+            s % slots,
+            (s - 1) % slots,
+            False,
+            HAS_STATE,
+            HAS_LENGTHS,
+            PEEPHOLE,
+            ZONEOUT,
+            ACT_I,
+            ACT_F,
+            ACT_G,
+            ACT_O,
+            ACT_C,
+            DOT_PRECISION,
+            BLOCK_B,
+            BLOCK_H,
+            BLOCK_K,
+            ".cg",
+        )
+
+
 def lstm_forward_recurrence(
     gates: torch.Tensor,
     w: torch.Tensor,
@@ -233,35 +317,43 @@ def lstm_forward_recurrence(
     slots = T if keep_cell_states else 2
     c_seq = torch.empty((slots, B, D, H), dtype=accumulator_dtype(gates.dtype), device=gates.device)
     zone_h, zone_c = zoneout_arguments(cell, c_seq)
-    block_b, block_h, block_k = block_sizes(B, H)
+    persistent = T > 1 and schedule.pick(B, H, D, gates.device) == "persistent"
+    block_b, block_h, block_k = (schedule.persistent_blocks if persistent else block_sizes)(B, H)
     grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
+    arguments = dict(
+        gates_ptr=gates,
+        w_ptr=w,
+        peephole_ptr=y if cell.peephole is None else cell.peephole,
+        h0_ptr=y if h0 is None else h0,
+        c0_ptr=y if c0 is None else c0,
+        lengths_ptr=y if lengths is None else lengths,
+        zone_h_ptr=zone_h,
+        zone_c_ptr=zone_c,
+        y_ptr=y,
+        c_seq_ptr=c_seq,
+        T=T,
+        B=B,
+        H=H,
+        D=D,
+        HAS_STATE=c0 is not None,
+        HAS_LENGTHS=lengths is not None,
+        **cell_constexprs(cell),
+        DOT_PRECISION=dot_precision(gates.dtype),
+        BLOCK_B=block_b,
+        BLOCK_H=block_h,
+        BLOCK_K=block_k,
+    )
     with on_device_of(gates):
-        for s in range(T):
+        for s in range(1 if persistent else T):
             _lstm_forward_step_kernel[grid](
-                gates_ptr=gates,
-                w_ptr=w,
-                peephole_ptr=y if cell.peephole is None else cell.peephole,
-                h0_ptr=y if h0 is None else h0,
-                c0_ptr=y if c0 is None else c0,
-                lengths_ptr=y if lengths is None else lengths,
-                zone_h_ptr=zone_h,
-                zone_c_ptr=zone_c,
-                y_ptr=y,
-                c_seq_ptr=c_seq,
+                **arguments,
                 s=s,
-                T=T,
-                B=B,
-                H=H,
-                D=D,
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
                 FIRST=s == 0,
-                HAS_STATE=c0 is not None,
-                HAS_LENGTHS=lengths is not None,
-                **cell_constexprs(cell),
-                DOT_PRECISION=dot_precision(gates.dtype),
-                BLOCK_B=block_b,
-                BLOCK_H=block_h,
-                BLOCK_K=block_k,
+                SHARED_LOAD="",
             )
+        if persistent:
+            arrived = torch.zeros(D, dtype=torch.int32, device=gates.device)
+            _lstm_forward_persistent_kernel[grid](**arguments, arrived_ptr=arrived, slots=slots)
     return y, c_seq

@@ -24,6 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstm_triton.bench.case import Case, check_names
 from lstm_triton.bench.loop import Step, loop_lstm, lstm_step, masked_lstm_step
+from lstm_triton.kernels.schedule import persistent_fits, recurrence
 from lstm_triton.modules import LSTM
 from lstm_triton.ops import resolve_backend
 
@@ -114,10 +115,33 @@ def _module_runner(module: nn.Module, case: Case) -> Runner:
     return Runner(lambda x: _unpack(module(x, lengths=case.lengths)), list(module.parameters()))
 
 
+class _OnSchedule(nn.Module):
+    """lstm_triton.LSTM whose forward recurrences run on one schedule (kernels/schedule.py)."""
+
+    def __init__(self, lstm: LSTM, schedule: str) -> None:
+        super().__init__()
+        self.lstm, self.schedule = lstm, schedule
+
+    def forward(self, *args, **kwargs):
+        with recurrence(self.schedule):
+            return self.lstm(*args, **kwargs)
+
+
 @register_triton_kernel("stepwise")
 def _stepwise(case: Case) -> nn.Module:
     """kernels/lstm_forward.py and lstm_backward.py: one fused launch per time step."""
-    return _lstm_triton_module(case, "triton")
+    return _OnSchedule(_lstm_triton_module(case, "triton"), "stepwise")
+
+
+@register_triton_kernel("persistent")
+def _persistent(case: Case) -> nn.Module:
+    """The forward recurrence in one launch with a grid barrier per step; backward stepwise."""
+    module = _lstm_triton_module(case, "triton")
+    c = case.config
+    misfit = persistent_fits(c.batch, c.hidden, 2 if c.bidirectional else 1, case.device)
+    if misfit:
+        raise Unsupported(f"persistent grid not resident at once: {misfit}")
+    return _OnSchedule(module, "persistent")
 
 
 def _native_kernels(device: torch.device) -> tuple[str, ...]:

@@ -39,12 +39,12 @@ def tiny_run(bench_main, tmp_path_factory):
     return code, out
 
 
-def test_one_row_per_provider_mode_dtype_config(tiny_run):
+def test_one_row_per_provider_kernel_mode_dtype_config(tiny_run):
     code, out = tiny_run
     assert code == 0
     assert tuple(out.read_text().splitlines()[0].split(",")) == COLUMNS
     rows = read_rows(out)
-    keys = Counter((r["config"], r["provider"], r["mode"], r["dtype"]) for r in rows)
+    keys = Counter((r["config"], r["provider"], r["mode"], r["dtype"], r["kernel"]) for r in rows)
     expected = {
         (config.id, provider, mode, dtype)
         for config in GRIDS["tiny"]
@@ -52,10 +52,10 @@ def test_one_row_per_provider_mode_dtype_config(tiny_run):
         for mode in MODES
         for dtype in DTYPES
     }
-    assert set(keys) == expected
+    assert {key[:4] for key in keys} == expected
     assert set(keys.values()) == {1}
     assert {(r["device"], r["gpu"], r["peak_mb"]) for r in rows} == {("cpu", "", "")}
-    assert {r["kernel"] for r in rows if r["provider"] == "triton"} == {"stepwise"}
+    assert {r["kernel"] for r in rows if r["provider"] == "triton"} == {"stepwise", "persistent"}
     assert all(r["command"].startswith("experiments/bench.py --grid=tiny") for r in rows)
 
 
@@ -80,7 +80,10 @@ def test_markdown_and_plot_come_from_the_csv(bench_main, tiny_run):
     png.unlink()
     assert bench_main(["--report", str(out)]) == 0
     text = md.read_text()
-    assert "| config | native:aten | loop:eager | reference | triton:stepwise |" in text
+    header = (
+        "| config | native:aten | loop:eager | reference | triton:stepwise | triton:persistent |"
+    )
+    assert header in text
     for config in GRIDS["tiny"]:
         assert f"| {config.id} |" in text
     assert "#### forward+backward, fp16" in text
@@ -95,7 +98,7 @@ def test_markdown_and_plot_come_from_the_csv(bench_main, tiny_run):
         ("--grid=main,huge", GRIDS),
         ("--dtypes=fp8", ("fp32", "tf32", "fp16", "bf16")),
         ("--modes=fwd", MODES),
-        ("--kernels=persistent", ("stepwise",)),
+        ("--kernels=unrolled", ("stepwise", "persistent")),
     ],
     ids=["provider", "grid", "dtype", "mode", "kernel"],
 )

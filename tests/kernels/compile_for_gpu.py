@@ -1,6 +1,7 @@
-"""Compiles the recurrence kernels for NVIDIA GPUs on a machine without one, down to a cubin
-(Triton's bundled ptxas): catches what Triton's CPU interpreter lets through (types, layouts,
-dot shapes, bool loads, fp64 dots). Run as a script, outside TRITON_INTERPRET:
+"""Compiles the recurrence kernels (the persistent one too) for NVIDIA GPUs on a machine without
+one, down to a cubin (Triton's bundled ptxas): catches what Triton's CPU interpreter lets
+through (types, layouts, dot shapes, bool loads, fp64 dots, atomics). Run as a script, outside
+TRITON_INTERPRET:
 
     python tests/kernels/compile_for_gpu.py 90 80          # compute capabilities
     python tests/kernels/compile_for_gpu.py --all 90       # every flag combination (minutes)
@@ -17,7 +18,10 @@ from triton.compiler import ASTSource
 
 from lstm_triton.kernels.launch import block_sizes
 from lstm_triton.kernels.lstm_backward import _lstm_backward_step_kernel
-from lstm_triton.kernels.lstm_forward import _lstm_forward_step_kernel
+from lstm_triton.kernels.lstm_forward import (
+    _lstm_forward_persistent_kernel,
+    _lstm_forward_step_kernel,
+)
 
 # The launchers' smallest and largest tiles: (batch, hidden) of 1 x 16 and 128 x 768.
 BLOCKS = [
@@ -30,8 +34,9 @@ def pointers(names: str, dtype: str) -> dict[str, str]:
     return {name: f"*{dtype}" for name in names.split()}
 
 
-def signatures(dtype: str, zoneout: int) -> tuple[dict, dict]:
-    """The forward and backward kernels' argument types for one input dtype."""
+def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict]:
+    """The forward step, persistent forward and backward kernels' argument types for one input
+    dtype."""
     acc = "fp64" if dtype == "fp64" else "fp32"
     zone = "*i1" if zoneout == 1 else f"*{acc}"
     ints = {name: "i32" for name in ("s", "T", "B", "H", "D")}
@@ -57,7 +62,12 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict]:
         "dgates_ptr": f"*{dtype}",
         **ints,
     }
-    return forward, backward
+    persistent = {
+        **{name: kind for name, kind in forward.items() if name not in ("s", "slot", "slot_prev")},
+        "arrived_ptr": "*i32",
+        "slots": "i32",
+    }
+    return forward, persistent, backward
 
 
 def compile_kernel(kernel, signature: dict, constants: dict, capability: int) -> None:
@@ -85,7 +95,7 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ), blocks, first, state, lengths in itertools.product(
         capabilities, cases, BLOCKS, (True, False), on_off, on_off
     ):
-        forward, backward = signatures(dtype, zoneout)
+        forward, persistent, backward = signatures(dtype, zoneout)
         flags = {
             "HAS_STATE": state,
             "HAS_LENGTHS": lengths,
@@ -95,10 +105,13 @@ def main(capabilities: list[int], every_combination: bool) -> int:
             "DOT_PRECISION": "ieee",
             **blocks,
         }
-        for kernel, signature, steps in (
-            (_lstm_forward_step_kernel, forward, {"FIRST": first}),
+        kernels = [
+            (_lstm_forward_step_kernel, forward, {"FIRST": first, "SHARED_LOAD": ""}),
             (_lstm_backward_step_kernel, backward, {"FIRST": first, "LAST": not first}),
-        ):
+        ]
+        if not first:
+            kernels.append((_lstm_forward_persistent_kernel, persistent, {}))
+        for kernel, signature, steps in kernels:
             try:
                 compile_kernel(kernel, signature, {**steps, **flags}, capability)
             except Exception as error:  # every failure is reported, then the exit code

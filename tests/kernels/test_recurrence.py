@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from lstm_triton.kernels import schedule
 from lstm_triton.kernels.contract import Cell, activation_codes
 from lstm_triton.kernels.lstm_backward import lstm_backward_recurrence
 from lstm_triton.kernels.lstm_forward import lstm_forward_recurrence
@@ -120,3 +121,65 @@ def test_inference_keeps_two_cell_slots(shape, lengths, kernel_device, poison_em
     assert c_slots.shape[0] == 2
     torch.testing.assert_close(y, y_kept, rtol=0, atol=0)
     torch.testing.assert_close(c_slots[(T - 1) % 2], c_kept[T - 1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
+def test_persistent_forward_matches_twin(shape, dtype, variant, kernel_device, close, poison_empty):
+    """On a GPU with the grid barrier between programs; in the interpreter, one program per
+    direction (the barrier passes at once), which checks the loop over steps in one launch."""
+    if kernel_device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
+    gates, w, h0, c0, lengths, cell = make(shape, dtype, kernel_device, VARIANTS[variant])
+    gates_ref = gates.clone()
+    launched = schedule.launched["persistent"]
+    with schedule.recurrence("persistent"):
+        y, c_seq = lstm_forward_recurrence(
+            gates, w, h0, c0, lengths, keep_cell_states=True, cell=cell
+        )
+    assert schedule.launched["persistent"] == launched + 1
+    y_ref, c_seq_ref = lstm_forward_recurrence_reference(
+        gates_ref, w, h0, c0, lengths, keep_cell_states=True, cell=cell
+    )
+    close(y, y_ref, dtype, "y")
+    close(c_seq, c_seq_ref, dtype, "c_seq")
+    close(gates, gates_ref, dtype, "activated gates")
+
+
+@pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
+def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_empty):
+    gates, w, h0, c0, lengths, cell = make(
+        shape, torch.float32, kernel_device, Variant(state=True, lengths=True)
+    )
+    y_kept, c_kept = lstm_forward_recurrence(
+        gates.clone(), w, h0, c0, lengths, keep_cell_states=True, cell=cell
+    )
+    with schedule.recurrence("persistent"):
+        y, c_slots = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=False)
+    T = shape[0]
+    torch.testing.assert_close(y, y_kept, rtol=0, atol=0)
+    torch.testing.assert_close(c_slots[(T - 1) % 2], c_kept[T - 1], rtol=0, atol=0)
+
+
+def test_an_unknown_schedule_is_refused(monkeypatch):
+    expected = "expected one of stepwise, persistent, auto, got 'fast'"
+    with pytest.raises(ValueError, match=expected), schedule.recurrence("fast"):
+        pass
+    monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "fast")
+    with pytest.raises(ValueError, match=f"{schedule.ENVIRONMENT_VARIABLE}: expected one of"):
+        schedule.requested()
+
+
+@pytest.mark.gpu
+def test_a_grid_beyond_the_sms_is_refused_persistent_and_runs_stepwise_on_auto():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    device = torch.device("cuda")
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    hidden = 32 * (sms + 1)  # one program per 32 units, one batch tile: more programs than SMs
+    with schedule.recurrence("persistent"), pytest.raises(ValueError, match="SMs"):
+        schedule.pick(4, hidden, 1, device)
+    with schedule.recurrence("auto"):
+        assert schedule.pick(4, hidden, 1, device) == "stepwise"
+        assert schedule.pick(4, 256, 1, device) == "persistent"
