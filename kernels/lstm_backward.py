@@ -1,4 +1,5 @@
-"""Backward recurrence of one LSTM layer, all directions, one fused launch per step.
+"""Backward recurrence of one LSTM layer, all directions, one fused launch per step (or one
+persistent launch for the inner steps, see schedule.py).
 
 Steps run in reverse step order s = T-1..0 (time t = s for direction 0, T-1-s for direction 1;
 "next" is the step s+1, processed by the previous launch). With the activated gates i, f, g, o
@@ -50,7 +51,9 @@ import torch
 import triton
 import triton.language as tl
 
+from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate, activation_slope
+from lstm_triton.kernels.barrier import grid_barrier
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
 from lstm_triton.kernels.launch import (
     block_sizes,
@@ -97,7 +100,11 @@ def _lstm_backward_step_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    SHARED_LOAD: tl.constexpr,
 ):
+    """Step s of one program's tile, launched once per step or called by the persistent kernel.
+    SHARED_LOAD: the cache modifier of the loads of dz_next, which other programs wrote: ""
+    across launches, ".cg" (L2, never a stale L1 line) within the persistent launch."""
     acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
@@ -124,7 +131,8 @@ def _lstm_backward_step_kernel(
         for k in range(0, G, BLOCK_K):
             o_k = k + tl.arange(0, BLOCK_K)
             m_k = o_k < G
-            b_dz = tl.load(p_dz + o_k[None, :], mask=m_b[:, None] & m_k[None, :], other=0.0)
+            m_bk = m_b[:, None] & m_k[None, :]
+            b_dz = tl.load(p_dz + o_k[None, :], mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
             b_w = tl.load(p_w + o_k[:, None] * H, mask=m_k[:, None] & m_h[None, :], other=0.0)
             b_dr = tl.dot(b_dz, b_w, acc=b_dr, input_precision=DOT_PRECISION)
 
@@ -183,6 +191,87 @@ def _lstm_backward_step_kernel(
     tl.store(dc_ptr + o_state, b_dc_prev, mask=m_valid)
 
 
+@triton.jit(do_not_specialize=["T", "B"])
+def _lstm_backward_persistent_kernel(
+    dy_ptr,
+    dh_n_ptr,
+    gates_ptr,
+    c_seq_ptr,
+    c0_ptr,
+    w_ptr,
+    peephole_ptr,
+    lengths_ptr,
+    zone_h_ptr,
+    zone_c_ptr,
+    dc_ptr,
+    dh_keep_ptr,
+    dgates_ptr,
+    arrived_ptr,  # (D,) int32 zeros: programs of each direction that finished a step
+    T,
+    B,
+    H,
+    D,
+    HAS_STATE: tl.constexpr,
+    HAS_LENGTHS: tl.constexpr,
+    PEEPHOLE: tl.constexpr,
+    ZONEOUT: tl.constexpr,
+    ACT_I: tl.constexpr,
+    ACT_F: tl.constexpr,
+    ACT_G: tl.constexpr,
+    ACT_O: tl.constexpr,
+    ACT_C: tl.constexpr,
+    DOT_PRECISION: tl.constexpr,
+    BLOCK_B: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
+    """Steps T-2..1 in one launch (T-1, with no dz_next, and 0, which reads c0, are the step
+    kernel's own launches around it): the step kernel's body, then a barrier over the
+    direction's programs, whose dz_t the next step reads. Every program must be resident at
+    once: the launcher keeps the grid within the SMs."""
+    programs = tl.num_programs(0) * tl.num_programs(1)
+    arrived = arrived_ptr + tl.program_id(2)
+    for j in range(1, T - 1):
+        if j > 1:
+            grid_barrier(arrived, (j - 1) * programs)
+        _lstm_backward_step_kernel(
+            dy_ptr,
+            dh_n_ptr,
+            gates_ptr,
+            c_seq_ptr,
+            c0_ptr,
+            w_ptr,
+            peephole_ptr,
+            lengths_ptr,
+            zone_h_ptr,
+            zone_c_ptr,
+            dc_ptr,
+            dh_keep_ptr,
+            dgates_ptr,
+            T - 1 - j,
+            T,
+            B,
+            H,
+            D,
+            False,
+            False,
+            HAS_STATE,
+            HAS_LENGTHS,
+            PEEPHOLE,
+            ZONEOUT,
+            ACT_I,
+            ACT_F,
+            ACT_G,
+            ACT_O,
+            ACT_C,
+            DOT_PRECISION,
+            BLOCK_B,
+            BLOCK_H,
+            BLOCK_K,
+            ".cg",
+        )
+
+
 def lstm_backward_recurrence(
     dy: torch.Tensor,
     dh_n: torch.Tensor,
@@ -217,37 +306,48 @@ def lstm_backward_recurrence(
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)
     dh_kept = torch.zeros_like(dc)
     zone_h, zone_c = zoneout_arguments(cell, dc)
-    block_b, block_h, block_k = block_sizes(B, H)
+    persistent = T > 2 and schedule.pick(B, H, D, gates.device) == "persistent"
+    block_b, block_h, block_k = (schedule.persistent_blocks if persistent else block_sizes)(B, H)
     grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
+    arguments = dict(
+        dy_ptr=dy,
+        dh_n_ptr=dh_n,
+        gates_ptr=gates,
+        c_seq_ptr=c_seq,
+        c0_ptr=dc if c0 is None else c0,
+        w_ptr=w,
+        peephole_ptr=dc if cell.peephole is None else cell.peephole,
+        lengths_ptr=dc if lengths is None else lengths,
+        zone_h_ptr=zone_h,
+        zone_c_ptr=zone_c,
+        dc_ptr=dc,
+        dh_keep_ptr=dh_kept,
+        dgates_ptr=dgates,
+        T=T,
+        B=B,
+        H=H,
+        D=D,
+        HAS_STATE=c0 is not None,
+        HAS_LENGTHS=lengths is not None,
+        **cell_constexprs(cell),
+        DOT_PRECISION=dot_precision(gates.dtype),
+        BLOCK_B=block_b,
+        BLOCK_H=block_h,
+        BLOCK_K=block_k,
+    )
+
+    def launch_step(s: int) -> None:
+        _lstm_backward_step_kernel[grid](
+            **arguments, s=s, FIRST=s == 0, LAST=s == T - 1, SHARED_LOAD=""
+        )
+
     with on_device_of(gates):
-        for s in reversed(range(T)):
-            _lstm_backward_step_kernel[grid](
-                dy_ptr=dy,
-                dh_n_ptr=dh_n,
-                gates_ptr=gates,
-                c_seq_ptr=c_seq,
-                c0_ptr=dc if c0 is None else c0,
-                w_ptr=w,
-                peephole_ptr=dc if cell.peephole is None else cell.peephole,
-                lengths_ptr=dc if lengths is None else lengths,
-                zone_h_ptr=zone_h,
-                zone_c_ptr=zone_c,
-                dc_ptr=dc,
-                dh_keep_ptr=dh_kept,
-                dgates_ptr=dgates,
-                s=s,
-                T=T,
-                B=B,
-                H=H,
-                D=D,
-                FIRST=s == 0,
-                LAST=s == T - 1,
-                HAS_STATE=c0 is not None,
-                HAS_LENGTHS=lengths is not None,
-                **cell_constexprs(cell),
-                DOT_PRECISION=dot_precision(gates.dtype),
-                BLOCK_B=block_b,
-                BLOCK_H=block_h,
-                BLOCK_K=block_k,
-            )
+        if persistent:
+            launch_step(T - 1)
+            arrived = torch.zeros(D, dtype=torch.int32, device=gates.device)
+            _lstm_backward_persistent_kernel[grid](**arguments, arrived_ptr=arrived)
+            launch_step(0)
+        else:
+            for s in reversed(range(T)):
+                launch_step(s)
     return dgates, dc, dh_kept

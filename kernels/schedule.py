@@ -1,18 +1,18 @@
-"""Which schedule runs the forward recurrence, chosen per call by shape and device.
+"""Which schedule runs the recurrences, chosen per call by shape and device.
 
     stepwise    one launch per step: any shape, any device, the CPU interpreter.
-    persistent  step 0's launch, then one launch that loops over steps 1..T-1 with a grid
-                barrier per step (lstm_forward): no launch gaps, but every program of the grid
-                must be resident at once, so at most one program per SM (on the CPU
-                interpreter, which runs programs one by one, one program per direction).
+    persistent  the steps that read the initial state (or the final gradients) in their own
+                launches, every other step in one launch that loops over them with a grid
+                barrier per step: no launch gaps, but every program of the grid must be
+                resident at once, so at most one program per SM (on the CPU interpreter, which
+                runs programs one by one, one program per direction).
     auto        persistent where the grid fits, else stepwise.
 
 The choice is LSTM_TRITON_RECURRENCE (default stepwise until the GPU benchmark has compared
-the two), or `with recurrence("persistent"):` around the calls. `launched` counts which ran.
+the two), or use("persistent"). `launched` counts which ran.
 """
 
 import contextlib
-import contextvars
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +26,7 @@ RECURRENCES = ("stepwise", "persistent", "auto")
 ENVIRONMENT_VARIABLE = "LSTM_TRITON_RECURRENCE"
 
 launched: Counter[str] = Counter()
-_chosen: contextvars.ContextVar[str | None] = contextvars.ContextVar("recurrence", default=None)
+_chosen: str | None = None
 
 
 def _checked(name: str, source: str) -> str:
@@ -35,20 +35,27 @@ def _checked(name: str, source: str) -> str:
     return name
 
 
+def use(name: str | None) -> None:
+    """Runs every later recurrence, forward and backward, on schedule `name`, process-wide
+    (a global, like torch.backends' switches, so that backwards that autograd runs on its own
+    threads follow it too); None goes back to LSTM_TRITON_RECURRENCE."""
+    global _chosen
+    _chosen = None if name is None else _checked(name, "use")
+
+
 @contextlib.contextmanager
-def recurrence(name: str) -> Iterator[None]:
-    """Runs the forward recurrences inside on schedule `name` (see the module docstring)."""
-    token = _chosen.set(_checked(name, "recurrence"))
+def restored() -> Iterator[None]:
+    """Puts back, on leaving, the choice use() had made on entering."""
+    saved = _chosen
     try:
         yield
     finally:
-        _chosen.reset(token)
+        use(saved)
 
 
 def requested() -> str:
-    chosen = _chosen.get()
-    if chosen is not None:
-        return chosen
+    if _chosen is not None:
+        return _chosen
     return _checked(os.environ.get(ENVIRONMENT_VARIABLE, "stepwise"), ENVIRONMENT_VARIABLE)
 
 
@@ -76,7 +83,7 @@ def persistent_fits(batch: int, hidden: int, directions: int, device: torch.devi
 
 
 def pick(batch: int, hidden: int, directions: int, device: torch.device) -> str:
-    """The schedule of one forward recurrence; counted in `launched`."""
+    """The schedule of one recurrence; counted in `launched`."""
     name = requested()
     if name != "stepwise":
         misfit = persistent_fits(batch, hidden, directions, device)

@@ -24,7 +24,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstm_triton.bench.case import Case, check_names
 from lstm_triton.bench.loop import Step, loop_lstm, lstm_step, masked_lstm_step
-from lstm_triton.kernels.schedule import persistent_fits, recurrence
+from lstm_triton.kernels.schedule import persistent_fits
+from lstm_triton.kernels.schedule import use as use_schedule
 from lstm_triton.modules import LSTM
 from lstm_triton.ops import resolve_backend
 
@@ -116,15 +117,16 @@ def _module_runner(module: nn.Module, case: Case) -> Runner:
 
 
 class _OnSchedule(nn.Module):
-    """lstm_triton.LSTM whose forward recurrences run on one schedule (kernels/schedule.py)."""
+    """lstm_triton.LSTM whose recurrences run on one schedule (kernels/schedule.py): chosen
+    process-wide at each forward, so the backward that follows runs on it too."""
 
     def __init__(self, lstm: LSTM, schedule: str) -> None:
         super().__init__()
         self.lstm, self.schedule = lstm, schedule
 
     def forward(self, *args, **kwargs):
-        with recurrence(self.schedule):
-            return self.lstm(*args, **kwargs)
+        use_schedule(self.schedule)
+        return self.lstm(*args, **kwargs)
 
 
 @register_triton_kernel("stepwise")
@@ -135,7 +137,7 @@ def _stepwise(case: Case) -> nn.Module:
 
 @register_triton_kernel("persistent")
 def _persistent(case: Case) -> nn.Module:
-    """The forward recurrence in one launch with a grid barrier per step; backward stepwise."""
+    """The inner steps of both recurrences in one launch each, a grid barrier per step."""
     module = _lstm_triton_module(case, "triton")
     c = case.config
     misfit = persistent_fits(c.batch, c.hidden, 2 if c.bidirectional else 1, case.device)

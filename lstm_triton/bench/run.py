@@ -19,6 +19,7 @@ from lstm_triton.bench.grids import Config
 from lstm_triton.bench.measure import MODES, measure, timed_call
 from lstm_triton.bench.providers import Provider, Unsupported, check_kernels, get_providers
 from lstm_triton.bench.report import append_rows
+from lstm_triton.kernels.schedule import restored as restored_schedule
 
 GIT_SHA_VARIABLE = "LSTM_TRITON_GIT_SHA"
 """Overrides the recorded git sha, for a copy of the tree without .git (a remote GPU box)."""
@@ -153,6 +154,7 @@ def check_selection(
     return chosen
 
 
+@restored_schedule()  # the triton variants choose their recurrence schedule process-wide
 def run_benchmark(
     configs: Sequence[tuple[str, Config]],
     *,

@@ -17,7 +17,10 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
 from lstm_triton.kernels.launch import block_sizes
-from lstm_triton.kernels.lstm_backward import _lstm_backward_step_kernel
+from lstm_triton.kernels.lstm_backward import (
+    _lstm_backward_persistent_kernel,
+    _lstm_backward_step_kernel,
+)
 from lstm_triton.kernels.lstm_forward import (
     _lstm_forward_persistent_kernel,
     _lstm_forward_step_kernel,
@@ -34,8 +37,8 @@ def pointers(names: str, dtype: str) -> dict[str, str]:
     return {name: f"*{dtype}" for name in names.split()}
 
 
-def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict]:
-    """The forward step, persistent forward and backward kernels' argument types for one input
+def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict, dict]:
+    """The forward and backward kernels' argument types, step and persistent, for one input
     dtype."""
     acc = "fp64" if dtype == "fp64" else "fp32"
     zone = "*i1" if zoneout == 1 else f"*{acc}"
@@ -67,7 +70,11 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict]:
         "arrived_ptr": "*i32",
         "slots": "i32",
     }
-    return forward, persistent, backward
+    backward_persistent = {
+        **{name: kind for name, kind in backward.items() if name != "s"},
+        "arrived_ptr": "*i32",
+    }
+    return forward, persistent, backward, backward_persistent
 
 
 def compile_kernel(kernel, signature: dict, constants: dict, capability: int) -> None:
@@ -95,7 +102,7 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ), blocks, first, state, lengths in itertools.product(
         capabilities, cases, BLOCKS, (True, False), on_off, on_off
     ):
-        forward, persistent, backward = signatures(dtype, zoneout)
+        forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = {
             "HAS_STATE": state,
             "HAS_LENGTHS": lengths,
@@ -107,10 +114,15 @@ def main(capabilities: list[int], every_combination: bool) -> int:
         }
         kernels = [
             (_lstm_forward_step_kernel, forward, {"FIRST": first, "SHARED_LOAD": ""}),
-            (_lstm_backward_step_kernel, backward, {"FIRST": first, "LAST": not first}),
+            (
+                _lstm_backward_step_kernel,
+                backward,
+                {"FIRST": first, "LAST": not first, "SHARED_LOAD": ""},
+            ),
         ]
         if not first:
             kernels.append((_lstm_forward_persistent_kernel, persistent, {}))
+            kernels.append((_lstm_backward_persistent_kernel, backward_persistent, {}))
         for kernel, signature, steps in kernels:
             try:
                 compile_kernel(kernel, signature, {**steps, **flags}, capability)

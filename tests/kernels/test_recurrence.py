@@ -76,15 +76,9 @@ def make(shape, dtype, device, variant: Variant, seed=0):
     return gates, w, h0, c0, lengths, Cell(**cell)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
-def test_forward_and_backward_match_twins(
-    shape, dtype, variant, kernel_device, close, poison_empty
-):
-    if kernel_device.type == "cpu" and dtype == torch.bfloat16:
-        pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
-    gates, w, h0, c0, lengths, cell = make(shape, dtype, kernel_device, VARIANTS[variant])
+def check_against_twins(shape, dtype, variant: Variant, device, close) -> None:
+    """Forward, then backward, of the launchers against kernels/reference.py."""
+    gates, w, h0, c0, lengths, cell = make(shape, dtype, device, variant)
     gates_ref = gates.clone()
     y, c_seq = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=True, cell=cell)
     y_ref, c_seq_ref = lstm_forward_recurrence_reference(
@@ -107,6 +101,17 @@ def test_forward_and_backward_match_twins(
         close(value, expected, dtype, name)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+def test_forward_and_backward_match_twins(
+    shape, dtype, variant, kernel_device, close, poison_empty
+):
+    if kernel_device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
+    check_against_twins(shape, dtype, VARIANTS[variant], kernel_device, close)
+
+
 @pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_inference_keeps_two_cell_slots(shape, lengths, kernel_device, poison_empty):
@@ -123,28 +128,27 @@ def test_inference_keeps_two_cell_slots(shape, lengths, kernel_device, poison_em
     torch.testing.assert_close(c_slots[(T - 1) % 2], c_kept[T - 1], rtol=0, atol=0)
 
 
+@pytest.fixture
+def persistent():
+    """Every recurrence of the test on the persistent schedule; the counts of launches before."""
+    before = schedule.launched["persistent"]
+    schedule.use("persistent")
+    yield before
+    schedule.use(None)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
-def test_persistent_forward_matches_twin(shape, dtype, variant, kernel_device, close, poison_empty):
+def test_persistent_schedule_matches_twins(
+    shape, dtype, variant, kernel_device, close, poison_empty, persistent
+):
     """On a GPU with the grid barrier between programs; in the interpreter, one program per
     direction (the barrier passes at once), which checks the loop over steps in one launch."""
     if kernel_device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
-    gates, w, h0, c0, lengths, cell = make(shape, dtype, kernel_device, VARIANTS[variant])
-    gates_ref = gates.clone()
-    launched = schedule.launched["persistent"]
-    with schedule.recurrence("persistent"):
-        y, c_seq = lstm_forward_recurrence(
-            gates, w, h0, c0, lengths, keep_cell_states=True, cell=cell
-        )
-    assert schedule.launched["persistent"] == launched + 1
-    y_ref, c_seq_ref = lstm_forward_recurrence_reference(
-        gates_ref, w, h0, c0, lengths, keep_cell_states=True, cell=cell
-    )
-    close(y, y_ref, dtype, "y")
-    close(c_seq, c_seq_ref, dtype, "c_seq")
-    close(gates, gates_ref, dtype, "activated gates")
+    check_against_twins(shape, dtype, VARIANTS[variant], kernel_device, close)
+    assert schedule.launched["persistent"] == persistent + 2
 
 
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
@@ -155,31 +159,47 @@ def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_
     y_kept, c_kept = lstm_forward_recurrence(
         gates.clone(), w, h0, c0, lengths, keep_cell_states=True, cell=cell
     )
-    with schedule.recurrence("persistent"):
+    schedule.use("persistent")
+    try:
         y, c_slots = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=False)
+    finally:
+        schedule.use(None)
     T = shape[0]
     torch.testing.assert_close(y, y_kept, rtol=0, atol=0)
     torch.testing.assert_close(c_slots[(T - 1) % 2], c_kept[T - 1], rtol=0, atol=0)
 
 
 def test_an_unknown_schedule_is_refused(monkeypatch):
-    expected = "expected one of stepwise, persistent, auto, got 'fast'"
-    with pytest.raises(ValueError, match=expected), schedule.recurrence("fast"):
-        pass
+    with pytest.raises(
+        ValueError, match="use: expected one of stepwise, persistent, auto, got 'x'"
+    ):
+        schedule.use("x")
     monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "fast")
     with pytest.raises(ValueError, match=f"{schedule.ENVIRONMENT_VARIABLE}: expected one of"):
         schedule.requested()
 
 
 @pytest.mark.gpu
-def test_a_grid_beyond_the_sms_is_refused_persistent_and_runs_stepwise_on_auto():
+def test_a_grid_beyond_the_sms_is_refused_persistent_and_runs_stepwise_on_auto(monkeypatch):
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
     device = torch.device("cuda")
     sms = torch.cuda.get_device_properties(device).multi_processor_count
     hidden = 32 * (sms + 1)  # one program per 32 units, one batch tile: more programs than SMs
-    with schedule.recurrence("persistent"), pytest.raises(ValueError, match="SMs"):
+    monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "persistent")
+    with pytest.raises(ValueError, match="SMs"):
         schedule.pick(4, hidden, 1, device)
-    with schedule.recurrence("auto"):
-        assert schedule.pick(4, hidden, 1, device) == "stepwise"
-        assert schedule.pick(4, 256, 1, device) == "persistent"
+    monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "auto")
+    assert schedule.pick(4, hidden, 1, device) == "stepwise"
+    assert schedule.pick(4, 256, 1, device) == "persistent"
+
+
+def test_restored_puts_back_the_choice_of_use():
+    schedule.use("auto")
+    try:
+        with schedule.restored():
+            schedule.use("persistent")
+            assert schedule.requested() == "persistent"
+        assert schedule.requested() == "auto"
+    finally:
+        schedule.use(None)
