@@ -4,10 +4,11 @@
 
 <table> names an entry of experiments/results/published.yaml (--published for another file):
 the test metrics to report and the published values, each with the config values a run must
-have to be compared with it. Every run gives one row: those config values, its test metrics
-beside the published ones, the device it ran on (W&B's record of the GPU, else the CPU), its
-wall time, W&B run id and folder, git commit and the exact command. Rows of runs that match no
-published row are kept, with the published columns empty.
+have to be compared with it, and (show) config values that tell the runs of one row apart.
+Every run gives one row: those config values, its test metrics beside the published ones, the
+device it ran on (W&B's record of the GPU, else the CPU), its wall time, W&B run id and folder,
+git commit and the exact command. Rows of runs that match no published row are kept, with the
+published columns empty.
 """
 
 import argparse
@@ -53,11 +54,13 @@ def published_row(config: dict[str, Any], table: dict[str, Any]) -> tuple[int, d
 
 def result_row(run: RunLog, run_dir: Path, table: dict[str, Any]) -> dict[str, Any]:
     metrics = table["metrics"]
-    order, published = published_row(flatten(run.config), table)
+    config = flatten(run.config)
+    order, published = published_row(config, table)
     keys = {key: value for key, value in published.items() if key not in metrics}
     row: dict[str, Any] = {
         "order": order,
         "match": " ".join(f"{k}={v}" for k, v in keys.items()) or "none",
+        **{key: config.get(key, "") for key in table.get("show", [])},
     }
     for metric in metrics:
         row[metric] = run.summary.get(metric, "")
@@ -82,7 +85,8 @@ def write_table(
         writer = csv.DictWriter(file, fieldnames=list(rows[0]), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    shown = ["match", *(c for m in table["metrics"] for c in (m, f"published {m}")), "device"]
+    shown = ["match", *table.get("show", [])]
+    shown += [*(c for m in table["metrics"] for c in (m, f"published {m}")), "device"]
     shown += ["wall_min", "wandb_run"]
     lines = [f"# {table['title']}", "", f"Published: {table['source']}.", ""]
     lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]

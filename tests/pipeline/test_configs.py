@@ -96,3 +96,14 @@ def test_unknown_choice_lists_the_valid_ones(override, listed, compose_config):
 def test_unknown_key_is_refused(compose_config):
     with pytest.raises(ConfigCompositionException, match=r"Could not override 'model\.hiden_size'"):
         compose_config("model.hiden_size=3")
+
+
+def test_etth1_multivariate_is_etth1_with_features_m_and_lr_1e_3(compose_config):
+    preset = compose_config("experiment=etth1_multivariate")
+    overridden = compose_config(
+        "experiment=etth1",
+        "data.features=M",
+        "model.optimizer.lr=0.001",
+        "tags=[forecasting,ETTh1,multivariate]",
+    )
+    assert preset == overridden

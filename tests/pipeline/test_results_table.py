@@ -31,6 +31,7 @@ def test_run_is_set_beside_the_published_row_it_matches(
             "title": "ETTh1 against a made-up baseline",
             "source": "this test",
             "metrics": ["test/mse", "test/mae"],
+            "show": ["model.optimizer.lr"],
             "rows": [
                 {"data.features": "M", "data.horizon": cfg.data.horizon, "test/mse": 9.0},
                 {"data.features": "S", "data.horizon": cfg.data.horizon, "test/mse": 0.5},
@@ -47,10 +48,12 @@ def test_run_is_set_beside_the_published_row_it_matches(
     assert row["match"] == f"data.features=S data.horizon={cfg.data.horizon}"
     assert float(row["test/mse"]) == pytest.approx(metrics["test/mse"])
     assert float(row["published test/mse"]) == 0.5 and row["published test/mae"] == ""
+    assert float(row["model.optimizer.lr"]) == cfg.model.optimizer.lr
     assert row["device"].endswith("cores") and row["wandb_run"] in str(folder)
     assert row["command"].startswith("python experiments/train.py")
     table = (out / "etth1.md").read_text()
     assert "# ETTh1 against a made-up baseline" in table and row["wandb_run"] in table
+    assert "| match | model.optimizer.lr | test/mse |" in table
 
 
 def test_unknown_table_is_refused_with_the_known_ones(results_module, tmp_path, capsys):
