@@ -1,10 +1,13 @@
 """A grid-wide barrier for kernels whose programs all stay resident (persistent kernels).
 
 Each program adds 1 to a counter once it has finished its stores, with release semantics, and
-spins until the counter reaches `target` (programs x barriers passed so far), with acquire
-semantics, so every store before the barrier is visible after it. The counter only grows: no
-reset between barriers, one zeroed int32 per launch. Triton's CPU interpreter runs programs one
-after the other, so there only one program per counter can pass a barrier.
+spins until the counter reaches `target` (the programs sharing the counter x the barriers so
+far, this one included), with acquire semantics, so every store before the barrier is visible
+after it. The counter only grows: no reset between barriers, one zeroed int32 per group and
+launch. Triton's CPU interpreter runs programs one after the other: there a barrier passes only
+when a single program shares its counter. The pattern is cooperative groups' grid sync (and
+CUTLASS's GenericBarrier): bar.sync, then one thread's release add; one thread's acquire spin,
+then bar.sync.
 """
 
 import triton

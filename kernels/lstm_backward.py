@@ -104,7 +104,8 @@ def _lstm_backward_step_kernel(
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
     SHARED_LOAD: the cache modifier of the loads of dz_next, which other programs wrote: ""
-    across launches, ".cg" (L2, never a stale L1 line) within the persistent launch."""
+    across launches, ".cg" (L2) within the persistent launch; visibility there comes from the
+    barrier's acquire, which also invalidates the SM's L1, the modifier only skips L1 on the way."""
     acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
@@ -206,7 +207,7 @@ def _lstm_backward_persistent_kernel(
     dc_ptr,
     dh_keep_ptr,
     dgates_ptr,
-    arrived_ptr,  # (D,) int32 zeros: programs of each direction that finished a step
+    arrived_ptr,  # (D, batch blocks) int32 zeros: programs of each that finished a step
     T,
     B,
     H,
@@ -226,11 +227,11 @@ def _lstm_backward_persistent_kernel(
     BLOCK_K: tl.constexpr,
 ):
     """Steps T-2..1 in one launch (T-1, with no dz_next, and 0, which reads c0, are the step
-    kernel's own launches around it): the step kernel's body, then a barrier over the
-    direction's programs, whose dz_t the next step reads. Every program must be resident at
-    once: the launcher keeps the grid within the SMs."""
-    programs = tl.num_programs(0) * tl.num_programs(1)
-    arrived = arrived_ptr + tl.program_id(2)
+    kernel's own launches around it): the step kernel's body, then a barrier over the programs
+    of the same direction and batch rows, whose dz_t the next step reads. Every program must be
+    resident at once: the launcher keeps the grid within the SMs and launches it cooperatively."""
+    programs = tl.num_programs(1)
+    arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
     for j in range(1, T - 1):
         if j > 1:
             grid_barrier(arrived, (j - 1) * programs)
@@ -344,8 +345,11 @@ def lstm_backward_recurrence(
     with on_device_of(gates):
         if persistent:
             launch_step(T - 1)
-            arrived = torch.zeros(D, dtype=torch.int32, device=gates.device)
-            _lstm_backward_persistent_kernel[grid](**arguments, arrived_ptr=arrived)
+            # Cooperative, as in lstm_forward: a grid that does not fit fails, never hangs.
+            arrived = torch.zeros(grid[0] * D, dtype=torch.int32, device=gates.device)
+            _lstm_backward_persistent_kernel[grid](
+                **arguments, arrived_ptr=arrived, launch_cooperative_grid=True
+            )
             launch_step(0)
         else:
             for s in reversed(range(T)):

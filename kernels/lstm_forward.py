@@ -1,4 +1,5 @@
-"""Forward recurrence of one LSTM layer, all directions, one fused launch per step.
+"""Forward recurrence of one LSTM layer, all directions, one fused launch per step (or one
+persistent launch for steps 1..T-1, see schedule.py).
 
 For direction d (0: forward in time, 1: reverse) step s = 0..T-1 works on time t = s (d = 0)
 or t = T-1-s (d = 1). With P_t = x_t W_ih^T + b_ih + b_hh precomputed for every t by one GEMM,
@@ -35,7 +36,8 @@ row's c_n.
 
 A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction and all four gates
 of those units, so the cell update is local; r_prev W^T needs every unit of the previous step,
-which other programs wrote, hence one launch per step.
+which other programs wrote, hence one launch per step, or a grid barrier per step between the
+programs of the same direction and batch rows in the persistent kernel.
 
 Tensors, all contiguous (D directions, G = 4H, S = T or 2; "acc" the accumulator dtype, fp32,
 or fp64 for fp64 input; every other float tensor in the input dtype):
@@ -111,7 +113,8 @@ def _lstm_forward_step_kernel(
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
     SHARED_LOAD: the cache modifier of the loads of h_prev, which other programs wrote: "" across
-    launches, ".cg" (L2, never a stale L1 line) within the persistent launch."""
+    launches, ".cg" (L2) within the persistent launch; visibility there comes from the barrier's
+    acquire, which also invalidates the SM's L1, the modifier only skips L1 on the way."""
     acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
@@ -218,7 +221,7 @@ def _lstm_forward_persistent_kernel(
     zone_c_ptr,
     y_ptr,
     c_seq_ptr,
-    arrived_ptr,  # (D,) int32 zeros: programs of each direction that finished a step
+    arrived_ptr,  # (D, batch blocks) int32 zeros: programs of each that finished a step
     T,
     B,
     H,
@@ -239,11 +242,11 @@ def _lstm_forward_persistent_kernel(
     BLOCK_K: tl.constexpr,
 ):
     """Steps 1..T-1 in one launch (step 0, which reads the initial state, is the step kernel's
-    own launch before it): the step kernel's body, then a barrier over the direction's programs,
-    whose h_t the next step reads. Every program must be resident at once: the launcher keeps
-    the grid within the SMs."""
-    programs = tl.num_programs(0) * tl.num_programs(1)
-    arrived = arrived_ptr + tl.program_id(2)
+    own launch before it): the step kernel's body, then a barrier over the programs of the same
+    direction and batch rows, whose h_t the next step reads. Every program must be resident at
+    once: the launcher keeps the grid within the SMs and launches it cooperatively."""
+    programs = tl.num_programs(1)
+    arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
     for s in range(1, T):
         if s > 1:
             grid_barrier(arrived, (s - 1) * programs)
@@ -354,6 +357,10 @@ def lstm_forward_recurrence(
                 SHARED_LOAD="",
             )
         if persistent:
-            arrived = torch.zeros(D, dtype=torch.int32, device=gates.device)
-            _lstm_forward_persistent_kernel[grid](**arguments, arrived_ptr=arrived, slots=slots)
+            # A cooperative launch: the driver refuses a grid that cannot be resident at once
+            # (an error) instead of leaving programs spinning for ones that never start.
+            arrived = torch.zeros(grid[0] * D, dtype=torch.int32, device=gates.device)
+            _lstm_forward_persistent_kernel[grid](
+                **arguments, arrived_ptr=arrived, slots=slots, launch_cooperative_grid=True
+            )
     return y, c_seq

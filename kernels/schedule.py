@@ -9,7 +9,9 @@
     auto        persistent where the grid fits, else stepwise.
 
 The choice is LSTM_TRITON_RECURRENCE (default stepwise until the GPU benchmark has compared
-the two), or use("persistent"). `launched` counts which ran.
+the two), or use("persistent"): process-wide state, like torch.backends' switches, set it
+before the threads that run models start. `launched` counts the recurrences each schedule was
+picked for (see pick).
 """
 
 import contextlib
@@ -61,7 +63,7 @@ def requested() -> str:
 
 def persistent_blocks(batch: int, hidden: int) -> tuple[int, int, int]:
     """Tiles of the persistent kernel: the step kernel's, or in the interpreter one tile over
-    the whole batch and hidden size, so that each direction has a single program."""
+    the whole batch and hidden size, so that each barrier group has a single program."""
     if not INTERPRETED:
         return block_sizes(batch, hidden)
     block_h = max(16, triton.next_power_of_2(hidden))
@@ -73,7 +75,7 @@ def persistent_fits(batch: int, hidden: int, directions: int, device: torch.devi
     block_b, block_h, _ = persistent_blocks(batch, hidden)
     per_direction = triton.cdiv(batch, block_b) * triton.cdiv(hidden, block_h)
     if INTERPRETED:
-        limit, programs, unit = 1, per_direction, "programs per direction, the interpreter runs 1"
+        limit, programs, unit = 1, per_direction, "programs a direction, the interpreter runs 1"
     else:
         limit = torch.cuda.get_device_properties(device).multi_processor_count
         programs, unit = per_direction * directions, f"programs for {limit} SMs"
@@ -83,14 +85,18 @@ def persistent_fits(batch: int, hidden: int, directions: int, device: torch.devi
 
 
 def pick(batch: int, hidden: int, directions: int, device: torch.device) -> str:
-    """The schedule of one recurrence; counted in `launched`."""
+    """The schedule of one recurrence, counted in `launched`. The launchers ask only when the
+    persistent kernel has steps to take (T > 1 forward, T > 2 backward); shorter ones run
+    stepwise, uncounted."""
     name = requested()
     if name != "stepwise":
         misfit = persistent_fits(batch, hidden, directions, device)
         if name == "persistent" and misfit:
+            source = "use()" if _chosen is not None else ENVIRONMENT_VARIABLE
             raise ValueError(
-                f"the persistent recurrence needs every program resident at once: {misfit}; "
-                f"use {ENVIRONMENT_VARIABLE}=auto (falls back to stepwise) or stepwise"
+                f"the persistent recurrence ({source}) needs every program resident at once: "
+                f"{misfit}; choose auto (falls back to stepwise where it does not fit) or "
+                "stepwise"
             )
         name = "stepwise" if misfit else "persistent"
     launched[name] += 1

@@ -151,6 +151,39 @@ def test_persistent_schedule_matches_twins(
     assert schedule.launched["persistent"] == persistent + 2
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_persistent_barrier_holds_over_many_programs_and_steps(dtype, close, poison_empty):
+    """Where the interpreter cannot look: dozens of programs per barrier group, hundreds of
+    steps, both directions; the same tiles as stepwise, so the results agree to rounding."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    device = torch.device("cuda")
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    # 2 batch blocks of 64 rows x 2 directions x (sms // 4) blocks of 32 units: the whole GPU.
+    shape = (256, 128, 32 * (sms // 4), 2)
+    gates, w, h0, c0, lengths, _ = make(shape, dtype, device, Variant(state=True, lengths=True))
+    dy, dh_n, dc_n = (
+        torch.randn(size, device=device, dtype=dtype)
+        for size in ((256, 128, 2 * shape[2]), (2, 128, shape[2]), (2, 128, shape[2]))
+    )
+
+    def forward_backward():
+        activated = gates.clone()
+        y, c_seq = lstm_forward_recurrence(activated, w, h0, c0, lengths, keep_cell_states=True)
+        dgates, dc0, _ = lstm_backward_recurrence(dy, dh_n, dc_n, activated, c_seq, w, c0, lengths)
+        return {"y": y, "c_seq": c_seq, "dgates": dgates, "dc0": dc0}
+
+    want = forward_backward()
+    schedule.use("persistent")
+    try:
+        for _ in range(3):
+            for name, value in forward_backward().items():
+                close(value, want[name], dtype, name)
+    finally:
+        schedule.use(None)
+
+
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
 def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_empty):
     gates, w, h0, c0, lengths, cell = make(
