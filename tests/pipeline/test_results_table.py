@@ -59,6 +59,6 @@ def test_run_is_set_beside_the_published_row_it_matches(
 def test_unknown_table_is_refused_with_the_known_ones(results_module, tmp_path, capsys):
     with pytest.raises(SystemExit):
         results_module.main(["no_such_table", str(tmp_path)])
-    assert "unknown table 'no_such_table'; expected one of etth1, long_memory" in (
+    assert "unknown table 'no_such_table'; expected one of etth1, long_memory, fashion_mnist" in (
         capsys.readouterr().err
     )
