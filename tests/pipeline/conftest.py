@@ -45,6 +45,7 @@ SHRINK = {
     "psmnist": CLASSIFICATION,
     "fashion_mnist": CLASSIFICATION,
     "etth1": FORECASTING,
+    "etth1_multivariate": FORECASTING,
     "forecast_csv": [*FORECASTING, "data.path={data}/series.csv", "data.target=OT"],
     "adding_problem": [*SYNTHETIC, "data.seq_len=6"],
     "copy_memory": [*SYNTHETIC, "data.delay=5", "data.copy_length=3"],
