@@ -54,10 +54,8 @@ import triton.language as tl
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate, activation_slope
 from lstm_triton.kernels.barrier import grid_barrier
-from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
+from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
-    block_sizes,
-    cell_constexprs,
     check_step_inputs,
     on_device_of,
     zoneout_arguments,
@@ -307,10 +305,15 @@ def lstm_backward_recurrence(
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)
     dh_kept = torch.zeros_like(dc)
     zone_h, zone_c = zoneout_arguments(cell, dc)
-    persistent = T > 2 and schedule.pick(B, H, D, gates.device) == "persistent"
-    block_b, block_h, block_k = (schedule.persistent_blocks if persistent else block_sizes)(B, H)
-    grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
-    arguments = dict(
+    launch = schedule.plan(
+        gates,
+        H,
+        persistent_steps=T - 2,
+        has_state=c0 is not None,
+        has_lengths=lengths is not None,
+        cell=cell,
+    )
+    tensors = dict(
         dy_ptr=dy,
         dh_n_ptr=dh_n,
         gates_ptr=gates,
@@ -324,31 +327,22 @@ def lstm_backward_recurrence(
         dc_ptr=dc,
         dh_keep_ptr=dh_kept,
         dgates_ptr=dgates,
-        T=T,
-        B=B,
-        H=H,
-        D=D,
-        HAS_STATE=c0 is not None,
-        HAS_LENGTHS=lengths is not None,
-        **cell_constexprs(cell),
-        DOT_PRECISION=dot_precision(gates.dtype),
-        BLOCK_B=block_b,
-        BLOCK_H=block_h,
-        BLOCK_K=block_k,
     )
 
     def launch_step(s: int) -> None:
-        _lstm_backward_step_kernel[grid](
-            **arguments, s=s, FIRST=s == 0, LAST=s == T - 1, SHARED_LOAD=""
+        _lstm_backward_step_kernel[launch.grid](
+            **tensors, **launch.shared, s=s, FIRST=s == 0, LAST=s == T - 1, SHARED_LOAD=""
         )
 
     with on_device_of(gates):
-        if persistent:
+        if launch.persistent:
             launch_step(T - 1)
             # Cooperative, as in lstm_forward: a grid that does not fit fails, never hangs.
-            arrived = torch.zeros(grid[0] * D, dtype=torch.int32, device=gates.device)
-            _lstm_backward_persistent_kernel[grid](
-                **arguments, arrived_ptr=arrived, launch_cooperative_grid=True
+            _lstm_backward_persistent_kernel[launch.grid](
+                **tensors,
+                **launch.shared,
+                arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
+                launch_cooperative_grid=True,
             )
             launch_step(0)
         else:

@@ -65,10 +65,8 @@ import triton.language as tl
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate
 from lstm_triton.kernels.barrier import grid_barrier
-from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype, dot_precision
+from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
-    block_sizes,
-    cell_constexprs,
     check_step_inputs,
     on_device_of,
     zoneout_arguments,
@@ -320,10 +318,15 @@ def lstm_forward_recurrence(
     slots = T if keep_cell_states else 2
     c_seq = torch.empty((slots, B, D, H), dtype=accumulator_dtype(gates.dtype), device=gates.device)
     zone_h, zone_c = zoneout_arguments(cell, c_seq)
-    persistent = T > 1 and schedule.pick(B, H, D, gates.device) == "persistent"
-    block_b, block_h, block_k = (schedule.persistent_blocks if persistent else block_sizes)(B, H)
-    grid = (triton.cdiv(B, block_b), triton.cdiv(H, block_h), D)
-    arguments = dict(
+    launch = schedule.plan(
+        gates,
+        H,
+        persistent_steps=T - 1,
+        has_state=c0 is not None,
+        has_lengths=lengths is not None,
+        cell=cell,
+    )
+    tensors = dict(
         gates_ptr=gates,
         w_ptr=w,
         peephole_ptr=y if cell.peephole is None else cell.peephole,
@@ -334,33 +337,26 @@ def lstm_forward_recurrence(
         zone_c_ptr=zone_c,
         y_ptr=y,
         c_seq_ptr=c_seq,
-        T=T,
-        B=B,
-        H=H,
-        D=D,
-        HAS_STATE=c0 is not None,
-        HAS_LENGTHS=lengths is not None,
-        **cell_constexprs(cell),
-        DOT_PRECISION=dot_precision(gates.dtype),
-        BLOCK_B=block_b,
-        BLOCK_H=block_h,
-        BLOCK_K=block_k,
     )
     with on_device_of(gates):
-        for s in range(1 if persistent else T):
-            _lstm_forward_step_kernel[grid](
-                **arguments,
+        for s in range(1 if launch.persistent else T):
+            _lstm_forward_step_kernel[launch.grid](
+                **tensors,
+                **launch.shared,
                 s=s,
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
                 FIRST=s == 0,
                 SHARED_LOAD="",
             )
-        if persistent:
+        if launch.persistent:
             # A cooperative launch: the driver refuses a grid that cannot be resident at once
             # (an error) instead of leaving programs spinning for ones that never start.
-            arrived = torch.zeros(grid[0] * D, dtype=torch.int32, device=gates.device)
-            _lstm_forward_persistent_kernel[grid](
-                **arguments, arrived_ptr=arrived, slots=slots, launch_cooperative_grid=True
+            _lstm_forward_persistent_kernel[launch.grid](
+                **tensors,
+                **launch.shared,
+                arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
+                slots=slots,
+                launch_cooperative_grid=True,
             )
     return y, c_seq

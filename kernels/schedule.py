@@ -18,11 +18,13 @@ import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 import triton
 
-from lstm_triton.kernels.launch import INTERPRETED, block_sizes
+from lstm_triton.kernels.contract import Cell, dot_precision
+from lstm_triton.kernels.launch import INTERPRETED, block_sizes, cell_constexprs
 
 RECURRENCES = ("stepwise", "persistent", "auto")
 ENVIRONMENT_VARIABLE = "LSTM_TRITON_RECURRENCE"
@@ -101,3 +103,46 @@ def pick(batch: int, hidden: int, directions: int, device: torch.device) -> str:
         name = "stepwise" if misfit else "persistent"
     launched[name] += 1
     return name
+
+
+class LaunchPlan(NamedTuple):
+    persistent: bool
+    grid: tuple[int, int, int]
+    shared: dict  # the scalar and constexpr arguments of both kernels of a recurrence
+
+
+def plan(
+    gates: torch.Tensor,
+    hidden: int,
+    *,
+    persistent_steps: int,
+    has_state: bool,
+    has_lengths: bool,
+    cell: Cell,
+) -> LaunchPlan:
+    """The schedule (persistent only where the persistent kernel has steps to take), the grid
+    and the non-tensor arguments of a recurrence over gates (T, B, D*4H)."""
+    T, B, DG = gates.shape
+    D = DG // (4 * hidden)
+    persistent = persistent_steps > 0 and pick(B, hidden, D, gates.device) == "persistent"
+    block_b, block_h, block_k = (persistent_blocks if persistent else block_sizes)(B, hidden)
+    shared = dict(
+        T=T,
+        B=B,
+        H=hidden,
+        D=D,
+        HAS_STATE=has_state,
+        HAS_LENGTHS=has_lengths,
+        **cell_constexprs(cell),
+        DOT_PRECISION=dot_precision(gates.dtype),
+        BLOCK_B=block_b,
+        BLOCK_H=block_h,
+        BLOCK_K=block_k,
+    )
+    grid = (triton.cdiv(B, block_b), triton.cdiv(hidden, block_h), D)
+    return LaunchPlan(persistent, grid, shared)
+
+
+def barrier_counters(grid: tuple[int, int, int], device: torch.device) -> torch.Tensor:
+    """Zeroed counters of a persistent launch, one per barrier group: (direction, batch block)."""
+    return torch.zeros(grid[0] * grid[2], dtype=torch.int32, device=device)
