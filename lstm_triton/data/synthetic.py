@@ -93,6 +93,18 @@ class SyntheticDataModule(SplitDataModule):
     """Splits of hparams.{train,val,test}_size sequences made by a subclass's generate(), from
     hparams.seed, in setup(); nothing to download."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.datasets: dict[str, TensorDataset] = {}
+
+    @staticmethod
+    def check_splits(train_size, val_size, test_size, seed, batch_size) -> None:
+        """The settings every synthetic task has."""
+        check_positive_ints(
+            train_size=train_size, val_size=val_size, test_size=test_size, batch_size=batch_size
+        )
+        check_seed(seed)
+
     def generate(
         self, num_sequences: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,12 +142,8 @@ class AddingProblemDataModule(SyntheticDataModule):
         super().__init__()
         if check_positive_int(seq_len, "seq_len") < 2:
             raise ValueError(f"seq_len must be >= 2 to mark two distinct steps, got {seq_len}")
-        check_positive_ints(
-            train_size=train_size, val_size=val_size, test_size=test_size, batch_size=batch_size
-        )
-        check_seed(seed)
+        self.check_splits(train_size, val_size, test_size, seed, batch_size)
         self.save_hyperparameters()
-        self.datasets: dict[str, TensorDataset] = {}
 
     def model_dims(self) -> dict[str, int]:
         """input_size 2 (value, marker), output_size 1 (the sum), seq_len T."""
@@ -164,17 +172,9 @@ class CopyMemoryDataModule(SyntheticDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__()
-        check_positive_ints(
-            delay=delay,
-            copy_length=copy_length,
-            train_size=train_size,
-            val_size=val_size,
-            test_size=test_size,
-            batch_size=batch_size,
-        )
-        check_seed(seed)
+        check_positive_ints(delay=delay, copy_length=copy_length)
+        self.check_splits(train_size, val_size, test_size, seed, batch_size)
         self.save_hyperparameters()
-        self.datasets: dict[str, TensorDataset] = {}
 
     @property
     def seq_len(self) -> int:
