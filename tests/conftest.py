@@ -6,6 +6,7 @@ is imported. With a GPU the kernels compile for it and the interpreter stays off
 caller set TRITON_INTERPRET explicitly; `pytest -m gpu` then runs the CUDA cases.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -114,6 +115,21 @@ TINY_MAIN_JOB = (
     "callbacks.rich_progress_bar=null",
 )
 """Overrides that shrink the main job (char_stdlib, the default experiment) to seconds on a CPU."""
+
+
+@pytest.fixture(scope="session")
+def experiment_script():
+    """load(name): experiments/<name>.py as a module, loaded from its file (experiments/ holds
+    scripts, not a package)."""
+
+    def load(name: str):
+        path = ROOT / "experiments" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

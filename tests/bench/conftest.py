@@ -1,13 +1,8 @@
-"""experiments/bench.py's main(), loaded from its path: experiments/ is not a package."""
-
-import runpy
-from pathlib import Path
+"""experiments/bench.py's main()."""
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "experiments" / "bench.py"
-
 
 @pytest.fixture(scope="session")
-def bench_main():
-    return runpy.run_path(str(BENCH), run_name="bench")["main"]
+def bench_main(experiment_script):
+    return experiment_script("bench").main

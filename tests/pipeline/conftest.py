@@ -7,7 +7,6 @@ Shakespeare and PTB as text, WikiText-2 as its zip, ETTh1 as an ETT-style CSV).
 """
 
 import gzip
-import importlib.util
 import io
 import urllib.error
 import urllib.request
@@ -158,12 +157,8 @@ def compose_train(tmp_path, data_dir):
 
 
 @pytest.fixture(scope="session")
-def train_module():
-    """experiments/train.py, loaded from its file (experiments/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("train", ROOT / "experiments" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def train_module(experiment_script):
+    return experiment_script("train")
 
 
 @pytest.fixture

@@ -2,21 +2,14 @@
 the runs' own W&B logs."""
 
 import csv
-import importlib.util
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def results_module():
-    spec = importlib.util.spec_from_file_location("results", ROOT / "experiments" / "results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def results_module(experiment_script):
+    return experiment_script("results")
 
 
 def test_run_is_set_beside_the_published_row_it_matches(

@@ -3,13 +3,8 @@ environment variables of tests/conftest.py, which the trials' child processes in
 the tiny main job as a trial.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from hydra.core.global_hydra import GlobalHydra
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +24,5 @@ def sweep_trial(tiny_main_job) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def sweep_module():
-    """experiments/sweep.py, loaded from its file (experiments/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("sweep", ROOT / "experiments" / "sweep.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def sweep_module(experiment_script):
+    return experiment_script("sweep")
