@@ -63,6 +63,38 @@ from lstm_triton.kernels.launch import (
 from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
 
 
+@triton.jit
+def backward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, m_k):
+    """W tiles (K, BLOCK_H) of the gates i, f, g, o: rows k of each gate's dz, columns the
+    program's units (w is (D, 4H, H), gate rows in order)."""
+    p_w = w_ptr + i_d * 4 * H * H + o_k[:, None] * H + o_h[None, :]
+    m_kh = m_k[:, None] & m_h[None, :]
+    b_wi = tl.load(p_w, mask=m_kh, other=0.0)
+    b_wf = tl.load(p_w + H * H, mask=m_kh, other=0.0)
+    b_wg = tl.load(p_w + 2 * H * H, mask=m_kh, other=0.0)
+    b_wo = tl.load(p_w + 3 * H * H, mask=m_kh, other=0.0)
+    return b_wi, b_wf, b_wg, b_wo
+
+
+@triton.jit
+def add_recurrent_gradient(
+    b_dr, p_dz, o_k, m_b, H, b_w, SHARED_LOAD: tl.constexpr, DOT_PRECISION: tl.constexpr
+):
+    """b_dr plus the columns o_k of each gate of dz_next (p_dz: its row pointers) times the W
+    tiles b_w of those rows."""
+    m_bk = m_b[:, None] & (o_k < H)[None, :]
+    b_wi, b_wf, b_wg, b_wo = b_w
+    p_dzk = p_dz + o_k[None, :]
+    b_dz = tl.load(p_dzk, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
+    b_dr = tl.dot(b_dz, b_wi, acc=b_dr, input_precision=DOT_PRECISION)
+    b_dz = tl.load(p_dzk + H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
+    b_dr = tl.dot(b_dz, b_wf, acc=b_dr, input_precision=DOT_PRECISION)
+    b_dz = tl.load(p_dzk + 2 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
+    b_dr = tl.dot(b_dz, b_wg, acc=b_dr, input_precision=DOT_PRECISION)
+    b_dz = tl.load(p_dzk + 3 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
+    return tl.dot(b_dz, b_wo, acc=b_dr, input_precision=DOT_PRECISION)
+
+
 @triton.jit(do_not_specialize=["s", "T", "B"])
 def _lstm_backward_step_kernel(
     dy_ptr,  # (T, B, D*H)
@@ -83,6 +115,7 @@ def _lstm_backward_step_kernel(
     B,
     H,
     D,
+    w_resident,  # None, or (persistent kernel) this program's W tiles, see backward_weight_tiles
     FIRST: tl.constexpr,
     LAST: tl.constexpr,
     HAS_STATE: tl.constexpr,
@@ -126,14 +159,19 @@ def _lstm_backward_step_kernel(
     b_dr += tl.load(dh_n_ptr + o_state, mask=m_valid & b_last, other=0.0).to(acc_dtype)
     if not LAST:
         p_dz = dgates_ptr + t_next * B * D * G + o_b[:, None] * (D * G) + i_d * G
-        p_w = w_ptr + i_d * G * H + o_h[None, :]
-        for k in range(0, G, BLOCK_K):
-            o_k = k + tl.arange(0, BLOCK_K)
-            m_k = o_k < G
-            m_bk = m_b[:, None] & m_k[None, :]
-            b_dz = tl.load(p_dz + o_k[None, :], mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-            b_w = tl.load(p_w + o_k[:, None] * H, mask=m_k[:, None] & m_h[None, :], other=0.0)
-            b_dr = tl.dot(b_dz, b_w, acc=b_dr, input_precision=DOT_PRECISION)
+        if w_resident is None:
+            for k in range(0, H, BLOCK_K):
+                o_k = k + tl.arange(0, BLOCK_K)
+                b_w = backward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
+                b_dr = add_recurrent_gradient(
+                    b_dr, p_dz, o_k, m_b, H, b_w, SHARED_LOAD, DOT_PRECISION
+                )
+        else:
+            # One tile over all of K (BLOCK_K >= H): W stays where the persistent kernel put it
+            # before its loop over steps.
+            b_dr = add_recurrent_gradient(
+                b_dr, p_dz, tl.arange(0, BLOCK_K), m_b, H, w_resident, SHARED_LOAD, DOT_PRECISION
+            )
 
     p_g = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
     b_i = tl.load(p_g, mask=m_valid, other=0.0).to(acc_dtype)
@@ -223,13 +261,22 @@ def _lstm_backward_persistent_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    RESIDENT_W: tl.constexpr,
 ):
     """Steps T-2..1 in one launch (T-1, with no dz_next, and 0, which reads c0, are the step
     kernel's own launches around it): the step kernel's body, then a barrier over the programs
     of the same direction and batch rows, whose dz_t the next step reads. Every program must be
-    resident at once: the launcher keeps the grid within the SMs and launches it cooperatively."""
+    resident at once: the launcher keeps the grid within the SMs and launches it cooperatively.
+    RESIDENT_W (BLOCK_K >= H): the program's slice of W, 4 x H x BLOCK_H, is loaded once, before
+    the loop, and stays on chip; otherwise every step reads it again (from L2)."""
     programs = tl.num_programs(1)
     arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
+    if RESIDENT_W:
+        i_d, _, _, o_h, _, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
+        o_k = tl.arange(0, BLOCK_K)
+        w_resident = backward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
+    else:
+        w_resident = None
     for j in range(1, T - 1):
         if j > 1:
             grid_barrier(arrived, (j - 1) * programs)
@@ -252,6 +299,7 @@ def _lstm_backward_persistent_kernel(
             B,
             H,
             D,
+            w_resident,
             False,
             False,
             HAS_STATE,
@@ -331,7 +379,13 @@ def lstm_backward_recurrence(
 
     def launch_step(s: int) -> None:
         _lstm_backward_step_kernel[launch.grid](
-            **tensors, **launch.shared, s=s, FIRST=s == 0, LAST=s == T - 1, SHARED_LOAD=""
+            **tensors,
+            **launch.shared,
+            s=s,
+            w_resident=None,
+            FIRST=s == 0,
+            LAST=s == T - 1,
+            SHARED_LOAD="",
         )
 
     with on_device_of(gates):
@@ -342,6 +396,7 @@ def lstm_backward_recurrence(
                 **tensors,
                 **launch.shared,
                 arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
+                RESIDENT_W=launch.resident_w,
                 launch_cooperative_grid=True,
             )
             launch_step(0)

@@ -74,6 +74,41 @@ from lstm_triton.kernels.launch import (
 from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
 
 
+@triton.jit
+def forward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, m_k):
+    """W^T tiles (K, BLOCK_H) of the gates i, f, g, o: rows k of h_prev, columns the program's
+    units (w is (D, 4H, H), gate rows in order)."""
+    p_w = w_ptr + i_d * 4 * H * H + o_h[None, :] * H + o_k[:, None]
+    m_kh = m_k[:, None] & m_h[None, :]
+    b_wi = tl.load(p_w, mask=m_kh, other=0.0)
+    b_wf = tl.load(p_w + H * H, mask=m_kh, other=0.0)
+    b_wg = tl.load(p_w + 2 * H * H, mask=m_kh, other=0.0)
+    b_wo = tl.load(p_w + 3 * H * H, mask=m_kh, other=0.0)
+    return b_wi, b_wf, b_wg, b_wo
+
+
+@triton.jit
+def add_recurrent_product(
+    b_z, p_h, o_k, m_b, H, b_w, SHARED_LOAD: tl.constexpr, DOT_PRECISION: tl.constexpr
+):
+    """The four gates' accumulators b_z plus h_prev's columns o_k (p_h: its row pointers) times
+    the W^T tiles b_w of those columns."""
+    b_h = tl.load(
+        p_h + o_k[None, :],
+        mask=m_b[:, None] & (o_k < H)[None, :],
+        other=0.0,
+        cache_modifier=SHARED_LOAD,
+    )
+    b_zi, b_zf, b_zg, b_zo = b_z
+    b_wi, b_wf, b_wg, b_wo = b_w
+    return (
+        tl.dot(b_h, b_wi, acc=b_zi, input_precision=DOT_PRECISION),
+        tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION),
+        tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION),
+        tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION),
+    )
+
+
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
 def _lstm_forward_step_kernel(
     gates_ptr,  # (T, B, D*4H)
@@ -93,6 +128,7 @@ def _lstm_forward_step_kernel(
     D,
     slot,
     slot_prev,
+    w_resident,  # None, or (persistent kernel) this program's W^T tiles, see forward_weight_tiles
     FIRST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
@@ -143,23 +179,26 @@ def _lstm_forward_step_kernel(
         # Rows whose previous step was padding read zeros from y: their h0 part is already in
         # the gates of their first step.
         p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
-        p_w = w_ptr + i_d * G * H + o_h[None, :] * H
-        for k in range(0, H, BLOCK_K):
-            o_k = k + tl.arange(0, BLOCK_K)
-            m_k = o_k < H
-            m_hk = m_b[:, None] & m_k[None, :]
-            b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
-            # W^T tile of each gate: rows k of h, columns j of this program's units.
-            p_wk = p_w + o_k[:, None]
-            m_kh = m_k[:, None] & m_h[None, :]
-            b_wi = tl.load(p_wk, mask=m_kh, other=0.0)
-            b_wf = tl.load(p_wk + H * H, mask=m_kh, other=0.0)
-            b_wg = tl.load(p_wk + 2 * H * H, mask=m_kh, other=0.0)
-            b_wo = tl.load(p_wk + 3 * H * H, mask=m_kh, other=0.0)
-            b_zi = tl.dot(b_h, b_wi, acc=b_zi, input_precision=DOT_PRECISION)
-            b_zf = tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION)
-            b_zg = tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION)
-            b_zo = tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION)
+        if w_resident is None:
+            for k in range(0, H, BLOCK_K):
+                o_k = k + tl.arange(0, BLOCK_K)
+                b_w = forward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
+                b_zi, b_zf, b_zg, b_zo = add_recurrent_product(
+                    (b_zi, b_zf, b_zg, b_zo), p_h, o_k, m_b, H, b_w, SHARED_LOAD, DOT_PRECISION
+                )
+        else:
+            # One tile over all of K (BLOCK_K >= H): W stays where the persistent kernel put it
+            # before its loop over steps.
+            b_zi, b_zf, b_zg, b_zo = add_recurrent_product(
+                (b_zi, b_zf, b_zg, b_zo),
+                p_h,
+                tl.arange(0, BLOCK_K),
+                m_b,
+                H,
+                w_resident,
+                SHARED_LOAD,
+                DOT_PRECISION,
+            )
 
     if PEEPHOLE:
         b_pi, b_pf, b_po = peephole_tiles(peephole_ptr, i_d, H, o_h, m_h, acc_dtype)
@@ -238,13 +277,22 @@ def _lstm_forward_persistent_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    RESIDENT_W: tl.constexpr,
 ):
     """Steps 1..T-1 in one launch (step 0, which reads the initial state, is the step kernel's
     own launch before it): the step kernel's body, then a barrier over the programs of the same
     direction and batch rows, whose h_t the next step reads. Every program must be resident at
-    once: the launcher keeps the grid within the SMs and launches it cooperatively."""
+    once: the launcher keeps the grid within the SMs and launches it cooperatively.
+    RESIDENT_W (BLOCK_K >= H): the program's slice of W, 4 x H x BLOCK_H, is loaded once, before
+    the loop, and stays on chip; otherwise every step reads it again (from L2)."""
     programs = tl.num_programs(1)
     arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
+    if RESIDENT_W:
+        i_d, _, _, o_h, _, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
+        o_k = tl.arange(0, BLOCK_K)
+        w_resident = forward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
+    else:
+        w_resident = None
     for s in range(1, T):
         if s > 1:
             grid_barrier(arrived, (s - 1) * programs)
@@ -266,6 +314,7 @@ def _lstm_forward_persistent_kernel(
             D,
             s % slots,
             (s - 1) % slots,
+            w_resident,
             False,
             HAS_STATE,
             HAS_LENGTHS,
@@ -346,6 +395,7 @@ def lstm_forward_recurrence(
                 s=s,
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
+                w_resident=None,
                 FIRST=s == 0,
                 SHARED_LOAD="",
             )
@@ -357,6 +407,7 @@ def lstm_forward_recurrence(
                 **launch.shared,
                 arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
                 slots=slots,
+                RESIDENT_W=launch.resident_w,
                 launch_cooperative_grid=True,
             )
     return y, c_seq

@@ -1,17 +1,23 @@
-"""Which schedule runs the recurrences, chosen per call by shape and device.
+"""Which schedule runs the recurrences, chosen per call by shape, dtype and device.
 
     stepwise    one launch per step: any shape, any device, the CPU interpreter.
     persistent  the steps that read the initial state (or the final gradients) in their own
                 launches, every other step in one launch that loops over them with a grid
                 barrier per step: no launch gaps, but every program of the grid must be
                 resident at once, so at most one program per SM (on the CPU interpreter, which
-                runs programs one by one, one program per direction).
-    auto        persistent where the grid fits, else stepwise.
+                runs programs one by one, one program per direction). Each step reads its slice
+                of W again, from L2.
+    resident    persistent, with each program's slice of W (4 x H x 16 units) loaded once into
+                shared memory before the loop over steps. On the GPU only for fp16/bf16 and
+                H <= 1024: there the sm_90 compile of both kernels (every cell option) uses no
+                local memory and at most 160 KiB of shared memory a program, while fp32
+                operands spill registers (tests/kernels/compile_for_gpu.py --resident).
+    auto        resident where it fits, else persistent where it fits, else stepwise.
 
 The choice is LSTM_TRITON_RECURRENCE (default stepwise until the GPU benchmark has compared
-the two), or use("persistent"): process-wide state, like torch.backends' switches, set it
-before the threads that run models start. `launched` counts the recurrences each schedule was
-picked for (see pick).
+them), or use("resident"): process-wide state, like torch.backends' switches, set it before
+the threads that run models start. `launched` counts the recurrences each schedule was picked
+for (see pick).
 """
 
 import contextlib
@@ -26,7 +32,7 @@ import triton
 from lstm_triton.kernels.contract import Cell, dot_precision
 from lstm_triton.kernels.launch import INTERPRETED, block_sizes, cell_constexprs
 
-RECURRENCES = ("stepwise", "persistent", "auto")
+RECURRENCES = ("stepwise", "persistent", "resident", "auto")
 ENVIRONMENT_VARIABLE = "LSTM_TRITON_RECURRENCE"
 
 launched: Counter[str] = Counter()
@@ -63,19 +69,45 @@ def requested() -> str:
     return _checked(os.environ.get(ENVIRONMENT_VARIABLE, "stepwise"), ENVIRONMENT_VARIABLE)
 
 
-def persistent_blocks(batch: int, hidden: int) -> tuple[int, int, int]:
-    """Tiles of the persistent kernel: the step kernel's, or in the interpreter one tile over
-    the whole batch and hidden size, so that each barrier group has a single program."""
-    if not INTERPRETED:
-        return block_sizes(batch, hidden)
-    block_h = max(16, triton.next_power_of_2(hidden))
-    return max(16, triton.next_power_of_2(batch)), block_h, min(block_h, 32)
+class Tiling(NamedTuple):
+    block_b: int
+    block_h: int
+    block_k: int
+    num_warps: int
 
 
-def persistent_fits(batch: int, hidden: int, directions: int, device: torch.device) -> str | None:
-    """None when the persistent kernel's grid can be resident at once, else why not."""
-    block_b, block_h, _ = persistent_blocks(batch, hidden)
-    per_direction = triton.cdiv(batch, block_b) * triton.cdiv(hidden, block_h)
+RESIDENT_DTYPES = (torch.float16, torch.bfloat16)
+RESIDENT_MAX_HIDDEN = 1024
+
+
+def tiling(name: str, batch: int, hidden: int) -> Tiling:
+    """The tiles of schedule `name`. In the interpreter the persistent ones take one tile over
+    the whole batch and hidden size, so that each barrier group has a single program. resident
+    takes all of K (>= H) in one tile, with 16 rows and units (the least tl.dot takes) to keep
+    W's slice small, and 8 warps past K = 512, where 4 would spill registers."""
+    if name == "stepwise":
+        return Tiling(*block_sizes(batch, hidden), num_warps=4)
+    block_k = max(16, triton.next_power_of_2(hidden))
+    if INTERPRETED:
+        block_b = max(16, triton.next_power_of_2(batch))
+        return Tiling(block_b, block_k, block_k if name == "resident" else min(block_k, 32), 4)
+    if name == "persistent":
+        return Tiling(*block_sizes(batch, hidden), num_warps=4)
+    return Tiling(16, 16, block_k, 8 if block_k > 512 else 4)
+
+
+def misfit(
+    name: str, batch: int, hidden: int, directions: int, dtype: torch.dtype, device: torch.device
+) -> str | None:
+    """None when the persistent schedule `name` (persistent or resident) can run a recurrence of
+    this shape, else why not."""
+    if name == "resident" and not INTERPRETED:
+        if dtype not in RESIDENT_DTYPES:
+            return f"W stays on chip for fp16 and bf16 only (wider operands spill), got {dtype}"
+        if hidden > RESIDENT_MAX_HIDDEN:
+            return f"W stays on chip up to hidden size {RESIDENT_MAX_HIDDEN}, got {hidden}"
+    tiles = tiling(name, batch, hidden)
+    per_direction = triton.cdiv(batch, tiles.block_b) * triton.cdiv(hidden, tiles.block_h)
     if INTERPRETED:
         limit, programs, unit = 1, per_direction, "programs a direction, the interpreter runs 1"
     else:
@@ -86,29 +118,35 @@ def persistent_fits(batch: int, hidden: int, directions: int, device: torch.devi
     return f"batch {batch}, hidden {hidden}, {directions} direction(s) make {programs} {unit}"
 
 
-def pick(batch: int, hidden: int, directions: int, device: torch.device) -> str:
+def pick(batch: int, hidden: int, directions: int, dtype: torch.dtype, device: torch.device) -> str:
     """The schedule of one recurrence, counted in `launched`. The launchers ask only when the
     persistent kernel has steps to take (T > 1 forward, T > 2 backward); shorter ones run
     stepwise, uncounted."""
     name = requested()
-    if name != "stepwise":
-        misfit = persistent_fits(batch, hidden, directions, device)
-        if name == "persistent" and misfit:
+    if name == "auto":
+        fitting = [
+            candidate
+            for candidate in ("resident", "persistent")
+            if misfit(candidate, batch, hidden, directions, dtype, device) is None
+        ]
+        name = fitting[0] if fitting else "stepwise"
+    elif name != "stepwise":
+        why = misfit(name, batch, hidden, directions, dtype, device)
+        if why:
             source = "use()" if _chosen is not None else ENVIRONMENT_VARIABLE
             raise ValueError(
-                f"the persistent recurrence ({source}) needs every program resident at once: "
-                f"{misfit}; choose auto (falls back to stepwise where it does not fit) or "
-                "stepwise"
+                f"the {name} recurrence ({source}) does not fit: {why}; choose auto (falls "
+                "back to what fits) or stepwise"
             )
-        name = "stepwise" if misfit else "persistent"
     launched[name] += 1
     return name
 
 
 class LaunchPlan(NamedTuple):
     persistent: bool
+    resident_w: bool
     grid: tuple[int, int, int]
-    shared: dict  # the scalar and constexpr arguments of both kernels of a recurrence
+    shared: dict  # the scalar, constexpr and launch arguments of both kernels of a recurrence
 
 
 def plan(
@@ -120,12 +158,14 @@ def plan(
     has_lengths: bool,
     cell: Cell,
 ) -> LaunchPlan:
-    """The schedule (persistent only where the persistent kernel has steps to take), the grid
-    and the non-tensor arguments of a recurrence over gates (T, B, D*4H)."""
+    """The schedule (a persistent one only where the persistent kernel has steps to take), the
+    grid and the non-tensor arguments of a recurrence over gates (T, B, D*4H)."""
     T, B, DG = gates.shape
     D = DG // (4 * hidden)
-    persistent = persistent_steps > 0 and pick(B, hidden, D, gates.device) == "persistent"
-    block_b, block_h, block_k = (persistent_blocks if persistent else block_sizes)(B, hidden)
+    name = "stepwise"
+    if persistent_steps > 0:
+        name = pick(B, hidden, D, gates.dtype, gates.device)
+    tiles = tiling(name, B, hidden)
     shared = dict(
         T=T,
         B=B,
@@ -135,12 +175,13 @@ def plan(
         HAS_LENGTHS=has_lengths,
         **cell_constexprs(cell),
         DOT_PRECISION=dot_precision(gates.dtype),
-        BLOCK_B=block_b,
-        BLOCK_H=block_h,
-        BLOCK_K=block_k,
+        BLOCK_B=tiles.block_b,
+        BLOCK_H=tiles.block_h,
+        BLOCK_K=tiles.block_k,
+        num_warps=tiles.num_warps,
     )
-    grid = (triton.cdiv(B, block_b), triton.cdiv(hidden, block_h), D)
-    return LaunchPlan(persistent, grid, shared)
+    grid = (triton.cdiv(B, tiles.block_b), triton.cdiv(hidden, tiles.block_h), D)
+    return LaunchPlan(name != "stepwise", name == "resident", grid, shared)
 
 
 def barrier_counters(grid: tuple[int, int, int], device: torch.device) -> torch.Tensor:

@@ -24,7 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstm_triton.bench.case import Case, check_names
 from lstm_triton.bench.loop import Step, loop_lstm, lstm_step, masked_lstm_step
-from lstm_triton.kernels.schedule import persistent_fits
+from lstm_triton.kernels.schedule import misfit
 from lstm_triton.kernels.schedule import use as use_schedule
 from lstm_triton.modules import LSTM
 from lstm_triton.ops import resolve_backend
@@ -135,15 +135,26 @@ def _stepwise(case: Case) -> nn.Module:
     return _OnSchedule(_lstm_triton_module(case, "triton"), "stepwise")
 
 
+def _fitting(case: Case, schedule: str) -> nn.Module:
+    """lstm_triton.LSTM on a persistent schedule, or Unsupported where its grid or rule does
+    not fit this case."""
+    c = case.config
+    why = misfit(schedule, c.batch, c.hidden, 2 if c.bidirectional else 1, case.dtype, case.device)
+    if why:
+        raise Unsupported(f"{schedule} schedule does not fit: {why}")
+    return _OnSchedule(_lstm_triton_module(case, "triton"), schedule)
+
+
 @register_triton_kernel("persistent")
 def _persistent(case: Case) -> nn.Module:
     """The inner steps of both recurrences in one launch each, a grid barrier per step."""
-    module = _lstm_triton_module(case, "triton")
-    c = case.config
-    misfit = persistent_fits(c.batch, c.hidden, 2 if c.bidirectional else 1, case.device)
-    if misfit:
-        raise Unsupported(f"persistent grid not resident at once: {misfit}")
-    return _OnSchedule(module, "persistent")
+    return _fitting(case, "persistent")
+
+
+@register_triton_kernel("resident")
+def _resident(case: Case) -> nn.Module:
+    """persistent, with each program's slice of W_hh in shared memory for all the steps."""
+    return _fitting(case, "resident")
 
 
 def _native_kernels(device: torch.device) -> tuple[str, ...]:

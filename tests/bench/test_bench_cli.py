@@ -12,7 +12,7 @@ import pytest
 
 from lstm_triton.bench.grids import GRIDS
 from lstm_triton.bench.measure import MODES
-from lstm_triton.bench.providers import PROVIDERS
+from lstm_triton.bench.providers import PROVIDERS, TRITON_KERNELS
 from lstm_triton.bench.report import COLUMNS, read_rows
 
 SWEPT = ("native", "loop", "reference", "triton")
@@ -55,7 +55,7 @@ def test_one_row_per_provider_kernel_mode_dtype_config(tiny_run):
     assert {key[:4] for key in keys} == expected
     assert set(keys.values()) == {1}
     assert {(r["device"], r["gpu"], r["peak_mb"]) for r in rows} == {("cpu", "", "")}
-    assert {r["kernel"] for r in rows if r["provider"] == "triton"} == {"stepwise", "persistent"}
+    assert {r["kernel"] for r in rows if r["provider"] == "triton"} == set(TRITON_KERNELS)
     assert all(r["command"].startswith("experiments/bench.py --grid=tiny") for r in rows)
 
 
@@ -81,7 +81,8 @@ def test_markdown_and_plot_come_from_the_csv(bench_main, tiny_run):
     assert bench_main(["--report", str(out)]) == 0
     text = md.read_text()
     header = (
-        "| config | native:aten | loop:eager | reference | triton:stepwise | triton:persistent |"
+        "| config | native:aten | loop:eager | reference | triton:stepwise | triton:persistent "
+        "| triton:resident |"
     )
     assert header in text
     for config in GRIDS["tiny"]:
@@ -98,7 +99,7 @@ def test_markdown_and_plot_come_from_the_csv(bench_main, tiny_run):
         ("--grid=main,huge", GRIDS),
         ("--dtypes=fp8", ("fp32", "tf32", "fp16", "bf16")),
         ("--modes=fwd", MODES),
-        ("--kernels=unrolled", ("stepwise", "persistent")),
+        ("--kernels=unrolled", TRITON_KERNELS),
     ],
     ids=["provider", "grid", "dtype", "mode", "kernel"],
 )

@@ -6,11 +6,19 @@ TRITON_INTERPRET:
     python tests/kernels/compile_for_gpu.py 90 80          # compute capabilities
     python tests/kernels/compile_for_gpu.py --all 90       # every flag combination (minutes)
 
-Prints one line a failure and exits 1 if there was one.
+The resident schedule's persistent kernels are also compiled at the tiles schedule.tiling gives
+on the GPU, for the hidden sizes where that tiling changes (16, 512, 1024), and their cubins must
+use no local memory (cuobjdump's STACK: no register spills) and at most 160 KiB of shared
+memory, the budget the schedule's rule promises. Prints one line a failure and exits 1 if there
+was one.
 """
 
 import itertools
+import re
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import triton
 from triton.backends.compiler import GPUTarget
@@ -25,6 +33,7 @@ from lstm_triton.kernels.lstm_forward import (
     _lstm_forward_persistent_kernel,
     _lstm_forward_step_kernel,
 )
+from lstm_triton.kernels.schedule import RESIDENT_MAX_HIDDEN, tiling
 
 # The launchers' smallest and largest tiles: (batch, hidden) of 1 x 16 and 128 x 768; the large
 # one with what Triton specializes on at such a launch (pointers and H divisible by 16), which
@@ -80,8 +89,8 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict, dict]:
 
 
 def compile_kernel(
-    kernel, signature: dict, constants: dict, capability: int, aligned: bool
-) -> None:
+    kernel, signature: dict, constants: dict, capability: int, aligned: bool, num_warps: int = 4
+):
     divisible = [name for name, kind in signature.items() if kind.startswith("*") or name == "H"]
     attrs = {(kernel.arg_names.index(name),): [["tt.divisibility", 16]] for name in divisible}
     source = ASTSource(
@@ -90,7 +99,72 @@ def compile_kernel(
         constants,
         attrs if aligned else None,
     )
-    triton.compile(source, target=GPUTarget("cuda", capability, 32))
+    return triton.compile(
+        source, target=GPUTarget("cuda", capability, 32), options={"num_warps": num_warps}
+    )
+
+
+def constexprs(
+    state: bool, lengths: bool, peephole: bool, zoneout: int, acts: tuple, blocks: dict
+) -> dict:
+    """The constexpr arguments both kernels of a direction share."""
+    return {
+        "HAS_STATE": state,
+        "HAS_LENGTHS": lengths,
+        "PEEPHOLE": peephole,
+        "ZONEOUT": zoneout,
+        **dict(zip(("ACT_I", "ACT_F", "ACT_G", "ACT_O", "ACT_C"), acts, strict=True)),
+        "DOT_PRECISION": "ieee",
+        **blocks,
+    }
+
+
+CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
+RESIDENT_SHARED_BYTES = 160 * 1024
+
+
+def stack_bytes(cubin: bytes) -> int:
+    """The kernel's stack frame in bytes (cuobjdump --dump-resource-usage): register spills."""
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as file:
+        file.write(cubin)
+        file.flush()
+        usage = subprocess.run(
+            [str(CUOBJDUMP), "--dump-resource-usage", file.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    return int(re.search(r"STACK:(\d+)", usage).group(1))
+
+
+def resident_failures(capability: int) -> list[str]:
+    """The resident kernels at the GPU tiling, every cell option and dtype it runs: no spills,
+    shared memory within budget."""
+    failures = []
+    for dtype, hidden in itertools.product(("fp16", "bf16"), (16, 512, RESIDENT_MAX_HIDDEN)):
+        tiles = tiling("resident", 16, hidden)
+        _, persistent, _, backward_persistent = signatures(dtype, 1)
+        blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
+        flags = {**constexprs(True, True, True, 1, OTHER_ACTIVATIONS, blocks), "RESIDENT_W": True}
+        for kernel, signature in (
+            (_lstm_forward_persistent_kernel, persistent),
+            (_lstm_backward_persistent_kernel, backward_persistent),
+        ):
+            name = f"sm_{capability} {kernel.__name__} resident {dtype} H={hidden} {tiles}"
+            try:
+                compiled = compile_kernel(
+                    kernel, signature, flags, capability, True, tiles.num_warps
+                )
+            except Exception as error:  # every failure is reported, then the exit code
+                failures.append(f"{name}: {str(error).strip().splitlines()[-1:]}")
+                continue
+            spilled = stack_bytes(compiled.asm["cubin"])
+            if spilled or compiled.metadata.shared > RESIDENT_SHARED_BYTES:
+                failures.append(
+                    f"{name}: {spilled} bytes of stack, {compiled.metadata.shared} of shared "
+                    f"memory (budget {RESIDENT_SHARED_BYTES})"
+                )
+    return failures
 
 
 TORCH_ACTIVATIONS = (0, 0, 2, 0, 2)
@@ -114,26 +188,16 @@ def main(capabilities: list[int], every_combination: bool) -> int:
         capabilities, cases, BLOCKS, (True, False), on_off, on_off
     ):
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
-        flags = {
-            "HAS_STATE": state,
-            "HAS_LENGTHS": lengths,
-            "PEEPHOLE": peephole,
-            "ZONEOUT": zoneout,
-            **dict(zip(("ACT_I", "ACT_F", "ACT_G", "ACT_O", "ACT_C"), acts, strict=True)),
-            "DOT_PRECISION": "ieee",
-            **blocks,
-        }
+        flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
+        step = {"w_resident": None, "FIRST": first, "SHARED_LOAD": ""}
         kernels = [
-            (_lstm_forward_step_kernel, forward, {"FIRST": first, "SHARED_LOAD": ""}),
-            (
-                _lstm_backward_step_kernel,
-                backward,
-                {"FIRST": first, "LAST": not first, "SHARED_LOAD": ""},
-            ),
+            (_lstm_forward_step_kernel, forward, step),
+            (_lstm_backward_step_kernel, backward, {**step, "LAST": not first}),
         ]
         if not first:
-            kernels.append((_lstm_forward_persistent_kernel, persistent, {}))
-            kernels.append((_lstm_backward_persistent_kernel, backward_persistent, {}))
+            streamed = {"RESIDENT_W": False}
+            kernels.append((_lstm_forward_persistent_kernel, persistent, streamed))
+            kernels.append((_lstm_backward_persistent_kernel, backward_persistent, streamed))
         for kernel, signature, steps in kernels:
             try:
                 compile_kernel(kernel, signature, {**steps, **flags}, capability, aligned)
@@ -142,6 +206,10 @@ def main(capabilities: list[int], every_combination: bool) -> int:
                 reason = str(error).strip().splitlines()[-1] if str(error).strip() else ""
                 name = f"sm_{capability} {kernel.__name__} {dtype} aligned={aligned}"
                 print(f"{name} {steps} {flags}: {reason}")
+    for capability in capabilities:
+        for failure in resident_failures(capability):
+            failures += 1
+            print(failure)
     return 1 if failures else 0
 
 

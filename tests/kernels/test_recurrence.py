@@ -13,6 +13,7 @@ from lstm_triton.kernels.reference import (
     lstm_backward_recurrence_reference,
     lstm_forward_recurrence_reference,
 )
+from lstm_triton.kernels.schedule import RESIDENT_DTYPES, RESIDENT_MAX_HIDDEN
 
 SHAPES = [  # (T, B, H, D)
     (1, 1, 16, 1),
@@ -128,44 +129,57 @@ def test_inference_keeps_two_cell_slots(shape, lengths, kernel_device, poison_em
     torch.testing.assert_close(c_slots[(T - 1) % 2], c_kept[T - 1], rtol=0, atol=0)
 
 
-@pytest.fixture
-def persistent():
-    """Every recurrence of the test on the persistent schedule; the counts of launches before."""
-    before = schedule.launched["persistent"]
-    schedule.use("persistent")
-    yield before
+@pytest.fixture(params=["persistent", "resident"])
+def persistent(request):
+    """Every recurrence of the test on one persistent schedule: (its name, its count of
+    launches before)."""
+    before = schedule.launched[request.param]
+    schedule.use(request.param)
+    yield request.param, before
     schedule.use(None)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
-def test_persistent_schedule_matches_twins(
+def test_persistent_schedules_match_twins(
     shape, dtype, variant, kernel_device, close, poison_empty, persistent
 ):
     """On a GPU with the grid barrier between programs; in the interpreter, one program per
-    direction (the barrier passes at once), which checks the loop over steps in one launch."""
+    direction (the barrier passes at once), which checks the loop over steps in one launch, and
+    for resident the W tiles loaded once before it."""
+    name, before = persistent
     if kernel_device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
+    if name == "resident" and kernel_device.type == "cuda" and dtype not in RESIDENT_DTYPES:
+        pytest.skip(f"resident runs {RESIDENT_DTYPES} on the GPU; the refusal has its own test")
     check_against_twins(shape, dtype, VARIANTS[variant], kernel_device, close)
-    assert schedule.launched["persistent"] == persistent + 2
+    assert schedule.launched[name] == before + 2
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
-def test_persistent_barrier_holds_over_many_programs_and_steps(dtype, close, poison_empty):
+@pytest.mark.parametrize(
+    "name, dtype",
+    [("persistent", torch.float32), ("persistent", torch.bfloat16), ("resident", torch.bfloat16)],
+)
+def test_persistent_barrier_holds_over_many_programs_and_steps(name, dtype, close, poison_empty):
     """Where the interpreter cannot look: dozens of programs per barrier group, hundreds of
-    steps, both directions; the same tiles as stepwise, so the results agree to rounding."""
+    steps, both directions; the results agree with stepwise's to rounding."""
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
     device = torch.device("cuda")
     sms = torch.cuda.get_device_properties(device).multi_processor_count
-    # 2 batch blocks of 64 rows x 2 directions x (sms // 4) blocks of 32 units: the whole GPU.
-    shape = (256, 128, 32 * (sms // 4), 2)
+    if name == "persistent":
+        # 2 batch blocks of 64 rows x 2 directions x (sms // 4) blocks of 32 units: the GPU.
+        shape = (256, 128, 32 * (sms // 4), 2)
+    else:
+        # 1 batch block of 16 rows x 2 directions x H / 16 blocks of 16 units, H up to 1024.
+        shape = (256, 16, min(RESIDENT_MAX_HIDDEN, 16 * (sms // 2)), 2)
+    T, B, H, D = shape
     gates, w, h0, c0, lengths, _ = make(shape, dtype, device, Variant(state=True, lengths=True))
     dy, dh_n, dc_n = (
         torch.randn(size, device=device, dtype=dtype)
-        for size in ((256, 128, 2 * shape[2]), (2, 128, shape[2]), (2, 128, shape[2]))
+        for size in ((T, B, D * H), (D, B, H), (D, B, H))
     )
 
     def forward_backward():
@@ -175,28 +189,25 @@ def test_persistent_barrier_holds_over_many_programs_and_steps(dtype, close, poi
         return {"y": y, "c_seq": c_seq, "dgates": dgates, "dc0": dc0}
 
     want = forward_backward()
-    schedule.use("persistent")
+    schedule.use(name)
     try:
         for _ in range(3):
-            for name, value in forward_backward().items():
-                close(value, want[name], dtype, name)
+            for output, value in forward_backward().items():
+                close(value, want[output], dtype, output)
     finally:
         schedule.use(None)
 
 
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
-def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_empty):
+def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_empty, persistent):
+    dtype = torch.float16 if kernel_device.type == "cuda" else torch.float32
     gates, w, h0, c0, lengths, cell = make(
-        shape, torch.float32, kernel_device, Variant(state=True, lengths=True)
+        shape, dtype, kernel_device, Variant(state=True, lengths=True)
     )
     y_kept, c_kept = lstm_forward_recurrence(
         gates.clone(), w, h0, c0, lengths, keep_cell_states=True, cell=cell
     )
-    schedule.use("persistent")
-    try:
-        y, c_slots = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=False)
-    finally:
-        schedule.use(None)
+    y, c_slots = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=False)
     T = shape[0]
     torch.testing.assert_close(y, y_kept, rtol=0, atol=0)
     torch.testing.assert_close(c_slots[(T - 1) % 2], c_kept[T - 1], rtol=0, atol=0)
@@ -204,7 +215,7 @@ def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_
 
 def test_an_unknown_schedule_is_refused(monkeypatch):
     with pytest.raises(
-        ValueError, match="use: expected one of stepwise, persistent, auto, got 'x'"
+        ValueError, match="use: expected one of stepwise, persistent, resident, auto, got 'x'"
     ):
         schedule.use("x")
     monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "fast")
@@ -221,10 +232,28 @@ def test_a_grid_beyond_the_sms_is_refused_persistent_and_runs_stepwise_on_auto(m
     hidden = 32 * (sms + 1)  # one program per 32 units, one batch tile: more programs than SMs
     monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "persistent")
     with pytest.raises(ValueError, match="SMs"):
-        schedule.pick(4, hidden, 1, device)
+        schedule.pick(4, hidden, 1, torch.float16, device)
     monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "auto")
-    assert schedule.pick(4, hidden, 1, device) == "stepwise"
-    assert schedule.pick(4, 256, 1, device) == "persistent"
+    assert schedule.pick(4, hidden, 1, torch.float16, device) == "stepwise"
+    assert schedule.pick(4, 256, 1, torch.float16, device) == "resident"
+    assert schedule.pick(4, 256, 1, torch.float32, device) == "persistent"
+
+
+def test_the_resident_rule_on_the_gpu_takes_16_bit_weights_up_to_hidden_1024(monkeypatch):
+    """The GPU rule compile_for_gpu.py checks (no spills, shared memory within budget), seen
+    from the schedule: the interpreter, which has no registers to spill, takes any dtype."""
+    monkeypatch.setattr(schedule, "INTERPRETED", False)
+    cpu = torch.device("cpu")  # the refusals come before any device query
+    with pytest.raises(ValueError, match=r"fp16 and bf16 only .* got torch.float32"):
+        schedule.use("resident")
+        try:
+            schedule.pick(16, 768, 1, torch.float32, cpu)
+        finally:
+            schedule.use(None)
+    why = schedule.misfit("resident", 16, 2048, 1, torch.bfloat16, cpu)
+    assert why == "W stays on chip up to hidden size 1024, got 2048"
+    assert schedule.tiling("resident", 16, 768) == schedule.Tiling(16, 16, 1024, 8)
+    assert schedule.tiling("resident", 64, 512) == schedule.Tiling(16, 16, 512, 4)
 
 
 def test_restored_puts_back_the_choice_of_use():
