@@ -60,31 +60,32 @@ from lstm_triton.kernels.launch import (
     on_device_of,
     zoneout_arguments,
 )
-from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
+from lstm_triton.kernels.tiles import (
+    kept_fractions,
+    peephole_tiles,
+    resident_weight_tiles,
+    row_lengths,
+    step_tile,
+)
 
 
 @triton.jit
-def backward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, m_k):
-    """W tiles (K, BLOCK_H) of the gates i, f, g, o: rows k of each gate's dz, columns the
-    program's units (w is (D, 4H, H), gate rows in order)."""
-    p_w = w_ptr + i_d * 4 * H * H + o_k[:, None] * H + o_h[None, :]
-    m_kh = m_k[:, None] & m_h[None, :]
-    b_wi = tl.load(p_w, mask=m_kh, other=0.0)
-    b_wf = tl.load(p_w + H * H, mask=m_kh, other=0.0)
-    b_wg = tl.load(p_w + 2 * H * H, mask=m_kh, other=0.0)
-    b_wo = tl.load(p_w + 3 * H * H, mask=m_kh, other=0.0)
-    return b_wi, b_wf, b_wg, b_wo
-
-
-@triton.jit
-def add_recurrent_gradient(
-    b_dr, p_dz, o_k, m_b, H, b_w, SHARED_LOAD: tl.constexpr, DOT_PRECISION: tl.constexpr
+def add_resident_gradient(
+    b_dr,
+    p_dz,
+    m_b,
+    H,
+    b_w,
+    BLOCK_K: tl.constexpr,
+    SHARED_LOAD: tl.constexpr,
+    DOT_PRECISION: tl.constexpr,
 ):
-    """b_dr plus the columns o_k of each gate of dz_next (p_dz: its row pointers) times the W
-    tiles b_w of those rows."""
+    """b_dr plus dz_next (p_dz: its rows' gate i) times the W tiles b_w, gate by gate over all
+    of K (BLOCK_K >= H): one dz tile over all 4H would take twice the shared memory."""
+    o_k = tl.arange(0, BLOCK_K)
     m_bk = m_b[:, None] & (o_k < H)[None, :]
-    b_wi, b_wf, b_wg, b_wo = b_w
     p_dzk = p_dz + o_k[None, :]
+    b_wi, b_wf, b_wg, b_wo = b_w
     b_dz = tl.load(p_dzk, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
     b_dr = tl.dot(b_dz, b_wi, acc=b_dr, input_precision=DOT_PRECISION)
     b_dz = tl.load(p_dzk + H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
@@ -115,7 +116,7 @@ def _lstm_backward_step_kernel(
     B,
     H,
     D,
-    w_resident,  # None, or (persistent kernel) this program's W tiles, see backward_weight_tiles
+    b_w_resident,  # None, or (resident persistent kernel) the program's W tiles over all K
     FIRST: tl.constexpr,
     LAST: tl.constexpr,
     HAS_STATE: tl.constexpr,
@@ -159,18 +160,20 @@ def _lstm_backward_step_kernel(
     b_dr += tl.load(dh_n_ptr + o_state, mask=m_valid & b_last, other=0.0).to(acc_dtype)
     if not LAST:
         p_dz = dgates_ptr + t_next * B * D * G + o_b[:, None] * (D * G) + i_d * G
-        if w_resident is None:
-            for k in range(0, H, BLOCK_K):
+        if b_w_resident is None:
+            p_w = w_ptr + i_d * G * H + o_h[None, :]
+            for k in range(0, G, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
-                b_w = backward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
-                b_dr = add_recurrent_gradient(
-                    b_dr, p_dz, o_k, m_b, H, b_w, SHARED_LOAD, DOT_PRECISION
+                m_k = o_k < G
+                m_bk = m_b[:, None] & m_k[None, :]
+                b_dz = tl.load(
+                    p_dz + o_k[None, :], mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD
                 )
+                b_w = tl.load(p_w + o_k[:, None] * H, mask=m_k[:, None] & m_h[None, :], other=0.0)
+                b_dr = tl.dot(b_dz, b_w, acc=b_dr, input_precision=DOT_PRECISION)
         else:
-            # One tile over all of K (BLOCK_K >= H): W stays where the persistent kernel put it
-            # before its loop over steps.
-            b_dr = add_recurrent_gradient(
-                b_dr, p_dz, tl.arange(0, BLOCK_K), m_b, H, w_resident, SHARED_LOAD, DOT_PRECISION
+            b_dr = add_resident_gradient(
+                b_dr, p_dz, m_b, H, b_w_resident, BLOCK_K, SHARED_LOAD, DOT_PRECISION
             )
 
     p_g = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
@@ -267,16 +270,14 @@ def _lstm_backward_persistent_kernel(
     kernel's own launches around it): the step kernel's body, then a barrier over the programs
     of the same direction and batch rows, whose dz_t the next step reads. Every program must be
     resident at once: the launcher keeps the grid within the SMs and launches it cooperatively.
-    RESIDENT_W (BLOCK_K >= H): the program's slice of W, 4 x H x BLOCK_H, is loaded once, before
-    the loop, and stays on chip; otherwise every step reads it again (from L2)."""
+    RESIDENT_W: the program's W tiles loaded once, before the loop (schedule.py, resident).
+    """
     programs = tl.num_programs(1)
     arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
     if RESIDENT_W:
-        i_d, _, _, o_h, _, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
-        o_k = tl.arange(0, BLOCK_K)
-        w_resident = backward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
+        b_w_resident = resident_weight_tiles(w_ptr, T, B, H, H, 1, BLOCK_B, BLOCK_H, BLOCK_K)
     else:
-        w_resident = None
+        b_w_resident = None
     for j in range(1, T - 1):
         if j > 1:
             grid_barrier(arrived, (j - 1) * programs)
@@ -299,7 +300,7 @@ def _lstm_backward_persistent_kernel(
             B,
             H,
             D,
-            w_resident,
+            b_w_resident,
             False,
             False,
             HAS_STATE,
@@ -381,8 +382,9 @@ def lstm_backward_recurrence(
         _lstm_backward_step_kernel[launch.grid](
             **tensors,
             **launch.shared,
+            **launch.step,
             s=s,
-            w_resident=None,
+            b_w_resident=None,
             FIRST=s == 0,
             LAST=s == T - 1,
             SHARED_LOAD="",
@@ -396,7 +398,7 @@ def lstm_backward_recurrence(
                 **tensors,
                 **launch.shared,
                 arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
-                RESIDENT_W=launch.resident_w,
+                **launch.loop,
                 launch_cooperative_grid=True,
             )
             launch_step(0)

@@ -71,34 +71,18 @@ from lstm_triton.kernels.launch import (
     on_device_of,
     zoneout_arguments,
 )
-from lstm_triton.kernels.tiles import kept_fractions, peephole_tiles, row_lengths, step_tile
+from lstm_triton.kernels.tiles import (
+    kept_fractions,
+    peephole_tiles,
+    resident_weight_tiles,
+    row_lengths,
+    step_tile,
+)
 
 
 @triton.jit
-def forward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, m_k):
-    """W^T tiles (K, BLOCK_H) of the gates i, f, g, o: rows k of h_prev, columns the program's
-    units (w is (D, 4H, H), gate rows in order)."""
-    p_w = w_ptr + i_d * 4 * H * H + o_h[None, :] * H + o_k[:, None]
-    m_kh = m_k[:, None] & m_h[None, :]
-    b_wi = tl.load(p_w, mask=m_kh, other=0.0)
-    b_wf = tl.load(p_w + H * H, mask=m_kh, other=0.0)
-    b_wg = tl.load(p_w + 2 * H * H, mask=m_kh, other=0.0)
-    b_wo = tl.load(p_w + 3 * H * H, mask=m_kh, other=0.0)
-    return b_wi, b_wf, b_wg, b_wo
-
-
-@triton.jit
-def add_recurrent_product(
-    b_z, p_h, o_k, m_b, H, b_w, SHARED_LOAD: tl.constexpr, DOT_PRECISION: tl.constexpr
-):
-    """The four gates' accumulators b_z plus h_prev's columns o_k (p_h: its row pointers) times
-    the W^T tiles b_w of those columns."""
-    b_h = tl.load(
-        p_h + o_k[None, :],
-        mask=m_b[:, None] & (o_k < H)[None, :],
-        other=0.0,
-        cache_modifier=SHARED_LOAD,
-    )
+def add_gate_products(b_z, b_h, b_w, DOT_PRECISION: tl.constexpr):
+    """The four gates' accumulators b_z plus b_h times each gate's W^T tile in b_w."""
     b_zi, b_zf, b_zg, b_zo = b_z
     b_wi, b_wf, b_wg, b_wo = b_w
     return (
@@ -128,7 +112,7 @@ def _lstm_forward_step_kernel(
     D,
     slot,
     slot_prev,
-    w_resident,  # None, or (persistent kernel) this program's W^T tiles, see forward_weight_tiles
+    b_w_resident,  # None, or (resident persistent kernel) the program's W^T tiles over all K
     FIRST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
@@ -179,25 +163,30 @@ def _lstm_forward_step_kernel(
         # Rows whose previous step was padding read zeros from y: their h0 part is already in
         # the gates of their first step.
         p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
-        if w_resident is None:
+        if b_w_resident is None:
+            p_w = w_ptr + i_d * G * H + o_h[None, :] * H
             for k in range(0, H, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
-                b_w = forward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
-                b_zi, b_zf, b_zg, b_zo = add_recurrent_product(
-                    (b_zi, b_zf, b_zg, b_zo), p_h, o_k, m_b, H, b_w, SHARED_LOAD, DOT_PRECISION
+                m_k = o_k < H
+                m_hk = m_b[:, None] & m_k[None, :]
+                b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
+                # W^T tile of each gate: rows k of h, columns j of this program's units.
+                p_wk = p_w + o_k[:, None]
+                m_kh = m_k[:, None] & m_h[None, :]
+                b_wi = tl.load(p_wk, mask=m_kh, other=0.0)
+                b_wf = tl.load(p_wk + H * H, mask=m_kh, other=0.0)
+                b_wg = tl.load(p_wk + 2 * H * H, mask=m_kh, other=0.0)
+                b_wo = tl.load(p_wk + 3 * H * H, mask=m_kh, other=0.0)
+                b_zi, b_zf, b_zg, b_zo = add_gate_products(
+                    (b_zi, b_zf, b_zg, b_zo), b_h, (b_wi, b_wf, b_wg, b_wo), DOT_PRECISION
                 )
         else:
-            # One tile over all of K (BLOCK_K >= H): W stays where the persistent kernel put it
-            # before its loop over steps.
-            b_zi, b_zf, b_zg, b_zo = add_recurrent_product(
-                (b_zi, b_zf, b_zg, b_zo),
-                p_h,
-                tl.arange(0, BLOCK_K),
-                m_b,
-                H,
-                w_resident,
-                SHARED_LOAD,
-                DOT_PRECISION,
+            # All of K in one tile, against the W^T tiles loaded before the persistent loop.
+            o_k = tl.arange(0, BLOCK_K)
+            m_hk = m_b[:, None] & (o_k < H)[None, :]
+            b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
+            b_zi, b_zf, b_zg, b_zo = add_gate_products(
+                (b_zi, b_zf, b_zg, b_zo), b_h, b_w_resident, DOT_PRECISION
             )
 
     if PEEPHOLE:
@@ -283,16 +272,14 @@ def _lstm_forward_persistent_kernel(
     own launch before it): the step kernel's body, then a barrier over the programs of the same
     direction and batch rows, whose h_t the next step reads. Every program must be resident at
     once: the launcher keeps the grid within the SMs and launches it cooperatively.
-    RESIDENT_W (BLOCK_K >= H): the program's slice of W, 4 x H x BLOCK_H, is loaded once, before
-    the loop, and stays on chip; otherwise every step reads it again (from L2)."""
+    RESIDENT_W: the program's W^T tiles loaded once, before the loop (schedule.py, resident).
+    """
     programs = tl.num_programs(1)
     arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
     if RESIDENT_W:
-        i_d, _, _, o_h, _, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
-        o_k = tl.arange(0, BLOCK_K)
-        w_resident = forward_weight_tiles(w_ptr, i_d, H, o_h, m_h, o_k, o_k < H)
+        b_w_resident = resident_weight_tiles(w_ptr, T, B, H, 1, H, BLOCK_B, BLOCK_H, BLOCK_K)
     else:
-        w_resident = None
+        b_w_resident = None
     for s in range(1, T):
         if s > 1:
             grid_barrier(arrived, (s - 1) * programs)
@@ -314,7 +301,7 @@ def _lstm_forward_persistent_kernel(
             D,
             s % slots,
             (s - 1) % slots,
-            w_resident,
+            b_w_resident,
             False,
             HAS_STATE,
             HAS_LENGTHS,
@@ -392,10 +379,11 @@ def lstm_forward_recurrence(
             _lstm_forward_step_kernel[launch.grid](
                 **tensors,
                 **launch.shared,
+                **launch.step,
                 s=s,
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
-                w_resident=None,
+                b_w_resident=None,
                 FIRST=s == 0,
                 SHARED_LOAD="",
             )
@@ -407,7 +395,7 @@ def lstm_forward_recurrence(
                 **launch.shared,
                 arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
                 slots=slots,
-                RESIDENT_W=launch.resident_w,
+                **launch.loop,
                 launch_cooperative_grid=True,
             )
     return y, c_seq

@@ -5,13 +5,15 @@
                 launches, every other step in one launch that loops over them with a grid
                 barrier per step: no launch gaps, but every program of the grid must be
                 resident at once, so at most one program per SM (on the CPU interpreter, which
-                runs programs one by one, one program per direction). Each step reads its slice
-                of W again, from L2.
-    resident    persistent, with each program's slice of W (4 x H x 16 units) loaded once into
-                shared memory before the loop over steps. On the GPU only for fp16/bf16 and
-                H <= 1024: there the sm_90 compile of both kernels (every cell option) uses no
-                local memory and at most 160 KiB of shared memory a program, while fp32
-                operands spill registers (tests/kernels/compile_for_gpu.py --resident).
+                runs programs one by one, one program per direction). Each step reads the
+                program's slice of W again, from L2.
+    resident    persistent, with the program's slice of W (the four gates' tiles of 16 units
+                over all of K) loaded into shared memory once, before the loop over steps. On
+                the GPU for fp16/bf16 and hidden sizes that are multiples of 16 up to 1024,
+                where the sm_90 compile of both kernels uses no local memory, and shared memory
+                within resident_shared_bytes (tests/kernels/compile_for_gpu.py checks both);
+                fp32 weights spilled registers when tried (968 bytes of stack in the forward at
+                H = 512, 8 warps), and so did hidden sizes off the multiples of 16 (H = 1000).
     auto        resident where it fits, else persistent where it fits, else stepwise.
 
 The choice is LSTM_TRITON_RECURRENCE (default stepwise until the GPU benchmark has compared
@@ -72,8 +74,8 @@ def requested() -> str:
 class Tiling(NamedTuple):
     block_b: int
     block_h: int
-    block_k: int
-    num_warps: int
+    block_k: int  # the persistent kernel's; the step kernel's launches take min(block_k, block_h)
+    num_warps: int  # the persistent kernel's
 
 
 RESIDENT_DTYPES = (torch.float16, torch.bfloat16)
@@ -84,16 +86,23 @@ def tiling(name: str, batch: int, hidden: int) -> Tiling:
     """The tiles of schedule `name`. In the interpreter the persistent ones take one tile over
     the whole batch and hidden size, so that each barrier group has a single program. resident
     takes all of K (>= H) in one tile, with 16 rows and units (the least tl.dot takes) to keep
-    W's slice small, and 8 warps past K = 512, where 4 would spill registers."""
-    if name == "stepwise":
-        return Tiling(*block_sizes(batch, hidden), num_warps=4)
+    W's slice small, and 8 warps past K = 512, where 4 spill registers."""
     block_k = max(16, triton.next_power_of_2(hidden))
+    if name == "stepwise" or (name == "persistent" and not INTERPRETED):
+        return Tiling(*block_sizes(batch, hidden), num_warps=4)
+    if name not in ("persistent", "resident"):
+        raise ValueError(f"tiling: expected stepwise, persistent or resident, got {name!r}")
     if INTERPRETED:
         block_b = max(16, triton.next_power_of_2(batch))
         return Tiling(block_b, block_k, block_k if name == "resident" else min(block_k, 32), 4)
-    if name == "persistent":
-        return Tiling(*block_sizes(batch, hidden), num_warps=4)
     return Tiling(16, 16, block_k, 8 if block_k > 512 else 4)
+
+
+def resident_shared_bytes(tiles: Tiling, dtype: torch.dtype) -> int:
+    """Shared memory of the resident kernels a program, at most: W's four tiles, one tile of h
+    (dz), and an fp32 output tile of scratch for layout conversions (what small H needs on top)."""
+    operands = (4 * tiles.block_h + tiles.block_b) * tiles.block_k * dtype.itemsize
+    return operands + tiles.block_b * tiles.block_h * 4
 
 
 def misfit(
@@ -104,18 +113,36 @@ def misfit(
     if name == "resident" and not INTERPRETED:
         if dtype not in RESIDENT_DTYPES:
             return f"W stays on chip for fp16 and bf16 only (wider operands spill), got {dtype}"
-        if hidden > RESIDENT_MAX_HIDDEN:
-            return f"W stays on chip up to hidden size {RESIDENT_MAX_HIDDEN}, got {hidden}"
+        if hidden % 16 or hidden > RESIDENT_MAX_HIDDEN:
+            return (
+                f"W stays on chip for hidden sizes that are multiples of 16 up to "
+                f"{RESIDENT_MAX_HIDDEN} (others spill), got {hidden}"
+            )
     tiles = tiling(name, batch, hidden)
     per_direction = triton.cdiv(batch, tiles.block_b) * triton.cdiv(hidden, tiles.block_h)
+    size = f"{tiles.block_b} x {tiles.block_h} tiles"
     if INTERPRETED:
-        limit, programs, unit = 1, per_direction, "programs a direction, the interpreter runs 1"
-    else:
-        limit = torch.cuda.get_device_properties(device).multi_processor_count
-        programs, unit = per_direction * directions, f"programs for {limit} SMs"
-    if programs <= limit:
-        return None
-    return f"batch {batch}, hidden {hidden}, {directions} direction(s) make {programs} {unit}"
+        if per_direction <= 1:
+            return None
+        return (
+            f"batch {batch}, hidden {hidden} make {per_direction} {size} a direction, the "
+            "interpreter runs 1"
+        )
+    properties = torch.cuda.get_device_properties(device)
+    programs, limit = per_direction * directions, properties.multi_processor_count
+    if programs > limit:
+        return (
+            f"batch {batch}, hidden {hidden}, {directions} direction(s) make {programs} {size} "
+            f"for {limit} SMs"
+        )
+    if name == "resident":
+        needed, available = (
+            resident_shared_bytes(tiles, dtype),
+            properties.shared_memory_per_block_optin,
+        )
+        if needed > available:
+            return f"W's slice and h take {needed} bytes of shared memory, the GPU has {available}"
+    return None
 
 
 def pick(batch: int, hidden: int, directions: int, dtype: torch.dtype, device: torch.device) -> str:
@@ -144,9 +171,10 @@ def pick(batch: int, hidden: int, directions: int, dtype: torch.dtype, device: t
 
 class LaunchPlan(NamedTuple):
     persistent: bool
-    resident_w: bool
     grid: tuple[int, int, int]
-    shared: dict  # the scalar, constexpr and launch arguments of both kernels of a recurrence
+    shared: dict  # the scalar and constexpr arguments of both kernels of a recurrence
+    step: dict  # the step kernel's own: its K chunk
+    loop: dict  # the persistent kernel's own: its K chunk, RESIDENT_W, num_warps
 
 
 def plan(
@@ -177,11 +205,13 @@ def plan(
         DOT_PRECISION=dot_precision(gates.dtype),
         BLOCK_B=tiles.block_b,
         BLOCK_H=tiles.block_h,
-        BLOCK_K=tiles.block_k,
-        num_warps=tiles.num_warps,
     )
+    # The step kernel's launches stream W in chunks whatever the schedule: all of K in one
+    # tile, double-buffered, would overflow shared memory there.
+    step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h))
+    loop = dict(BLOCK_K=tiles.block_k, RESIDENT_W=name == "resident", num_warps=tiles.num_warps)
     grid = (triton.cdiv(B, tiles.block_b), triton.cdiv(hidden, tiles.block_h), D)
-    return LaunchPlan(name != "stepwise", name == "resident", grid, shared)
+    return LaunchPlan(name != "stepwise", grid, shared, step, loop)
 
 
 def barrier_counters(grid: tuple[int, int, int], device: torch.device) -> torch.Tensor:

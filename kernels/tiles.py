@@ -59,3 +59,36 @@ def kept_fractions(
         b_keep_h = tl.load(zone_h_ptr)
         b_keep_c = tl.load(zone_c_ptr)
     return b_keep_h, b_keep_c
+
+
+@triton.jit
+def gate_weight_tiles(w_ptr, i_d, H, o_k, m_k, o_h, m_h, stride_k, stride_h):
+    """The four gates' tiles (K, BLOCK_H) of W (D, 4H, H), gate rows in order i, f, g, o:
+    element [k, j] of a gate at offset o_k[k] * stride_k + o_h[j] * stride_h inside the gate's
+    H x H block. The forward reads W^T (strides 1, H), the backward W (H, 1)."""
+    p_w = w_ptr + i_d * 4 * H * H + o_k[:, None] * stride_k + o_h[None, :] * stride_h
+    m_kh = m_k[:, None] & m_h[None, :]
+    b_wi = tl.load(p_w, mask=m_kh, other=0.0)
+    b_wf = tl.load(p_w + H * H, mask=m_kh, other=0.0)
+    b_wg = tl.load(p_w + 2 * H * H, mask=m_kh, other=0.0)
+    b_wo = tl.load(p_w + 3 * H * H, mask=m_kh, other=0.0)
+    return b_wi, b_wf, b_wg, b_wo
+
+
+@triton.jit
+def resident_weight_tiles(
+    w_ptr,
+    T,
+    B,
+    H,
+    stride_k,
+    stride_h,
+    BLOCK_B: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
+    """The program's gate_weight_tiles over all of K (BLOCK_K >= H), which the persistent
+    kernels load once, before their loop over steps (the resident schedule, see schedule.py)."""
+    i_d, _, _, o_h, _, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
+    o_k = tl.arange(0, BLOCK_K)
+    return gate_weight_tiles(w_ptr, i_d, H, o_k, o_k < H, o_h, m_h, stride_k, stride_h)

@@ -7,10 +7,11 @@ TRITON_INTERPRET:
     python tests/kernels/compile_for_gpu.py --all 90       # every flag combination (minutes)
 
 The resident schedule's persistent kernels are also compiled at the tiles schedule.tiling gives
-on the GPU, for the hidden sizes where that tiling changes (16, 512, 1024), and their cubins must
-use no local memory (cuobjdump's STACK: no register spills) and at most 160 KiB of shared
-memory, the budget the schedule's rule promises. Prints one line a failure and exits 1 if there
-was one.
+on the GPU, for hidden sizes where that tiling changes (16, 512, 1024), with every cell option on
+and with torch's cell: their cubins must use no local memory (cuobjdump's STACK: no register
+spills) and no more shared memory than schedule.resident_shared_bytes, which the schedule holds
+against the GPU's. (Their step kernels' launches take the 16 x 16 x 16 tiles compiled above.)
+Prints one line a failure and exits 1 if there was one.
 """
 
 import itertools
@@ -20,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
@@ -33,7 +35,7 @@ from lstm_triton.kernels.lstm_forward import (
     _lstm_forward_persistent_kernel,
     _lstm_forward_step_kernel,
 )
-from lstm_triton.kernels.schedule import RESIDENT_MAX_HIDDEN, tiling
+from lstm_triton.kernels.schedule import RESIDENT_MAX_HIDDEN, resident_shared_bytes, tiling
 
 # The launchers' smallest and largest tiles: (batch, hidden) of 1 x 16 and 128 x 768; the large
 # one with what Triton specializes on at such a launch (pointers and H divisible by 16), which
@@ -120,7 +122,6 @@ def constexprs(
 
 
 CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
-RESIDENT_SHARED_BYTES = 160 * 1024
 
 
 def stack_bytes(cubin: bytes) -> int:
@@ -138,31 +139,38 @@ def stack_bytes(cubin: bytes) -> int:
 
 
 def resident_failures(capability: int) -> list[str]:
-    """The resident kernels at the GPU tiling, every cell option and dtype it runs: no spills,
-    shared memory within budget."""
+    """The resident kernels at the GPU tiling for the dtypes it runs: no spills, shared memory
+    within the schedule's estimate."""
+    every_option = (True, True, True, 1, OTHER_ACTIVATIONS)
+    torch_cell = (False, False, False, 0, TORCH_ACTIVATIONS)
+    cases = [(every_option, hidden) for hidden in (16, 512, RESIDENT_MAX_HIDDEN)]
+    cases += [(torch_cell, hidden) for hidden in (512, RESIDENT_MAX_HIDDEN)]
     failures = []
-    for dtype, hidden in itertools.product(("fp16", "bf16"), (16, 512, RESIDENT_MAX_HIDDEN)):
+    for dtype, (options, hidden) in itertools.product(("fp16", "bf16"), cases):
         tiles = tiling("resident", 16, hidden)
-        _, persistent, _, backward_persistent = signatures(dtype, 1)
+        _, persistent, _, backward_persistent = signatures(dtype, options[3])
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
-        flags = {**constexprs(True, True, True, 1, OTHER_ACTIVATIONS, blocks), "RESIDENT_W": True}
+        flags = {**constexprs(*options, blocks), "RESIDENT_W": True}
+        budget = resident_shared_bytes(
+            tiles, {"fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+        )
         for kernel, signature in (
             (_lstm_forward_persistent_kernel, persistent),
             (_lstm_backward_persistent_kernel, backward_persistent),
         ):
-            name = f"sm_{capability} {kernel.__name__} resident {dtype} H={hidden} {tiles}"
+            name = f"sm_{capability} {kernel.__name__} resident {dtype} H={hidden} {options}"
             try:
                 compiled = compile_kernel(
                     kernel, signature, flags, capability, True, tiles.num_warps
                 )
             except Exception as error:  # every failure is reported, then the exit code
-                failures.append(f"{name}: {str(error).strip().splitlines()[-1:]}")
+                failures.append(f"{name}: {str(error).strip().splitlines()[-1]}")
                 continue
-            spilled = stack_bytes(compiled.asm["cubin"])
-            if spilled or compiled.metadata.shared > RESIDENT_SHARED_BYTES:
+            spilled, shared = stack_bytes(compiled.asm["cubin"]), compiled.metadata.shared
+            if spilled or shared > budget:
                 failures.append(
-                    f"{name}: {spilled} bytes of stack, {compiled.metadata.shared} of shared "
-                    f"memory (budget {RESIDENT_SHARED_BYTES})"
+                    f"{name}: {spilled} bytes of stack, {shared} of shared memory (the "
+                    f"schedule's estimate: {budget})"
                 )
     return failures
 
@@ -189,7 +197,7 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ):
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
-        step = {"w_resident": None, "FIRST": first, "SHARED_LOAD": ""}
+        step = {"b_w_resident": None, "FIRST": first, "SHARED_LOAD": ""}
         kernels = [
             (_lstm_forward_step_kernel, forward, step),
             (_lstm_backward_step_kernel, backward, {**step, "LAST": not first}),

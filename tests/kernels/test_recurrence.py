@@ -1,6 +1,7 @@
 """Each Triton recurrence launcher against its plain-PyTorch twin in kernels/reference.py."""
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -139,6 +140,15 @@ def persistent(request):
     schedule.use(None)
 
 
+def fitting(shape: tuple, name: str, device: torch.device) -> tuple:
+    """shape (T, B, H, D), with H rounded up to a multiple of 16 for resident on a GPU, which
+    takes no other (schedule.misfit)."""
+    T, B, H, D = shape
+    if name == "resident" and device.type == "cuda":
+        return T, B, -(-H // 16) * 16, D
+    return shape
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
@@ -153,7 +163,9 @@ def test_persistent_schedules_match_twins(
         pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
     if name == "resident" and kernel_device.type == "cuda" and dtype not in RESIDENT_DTYPES:
         pytest.skip(f"resident runs {RESIDENT_DTYPES} on the GPU; the refusal has its own test")
-    check_against_twins(shape, dtype, VARIANTS[variant], kernel_device, close)
+    check_against_twins(
+        fitting(shape, name, kernel_device), dtype, VARIANTS[variant], kernel_device, close
+    )
     assert schedule.launched[name] == before + 2
 
 
@@ -200,9 +212,12 @@ def test_persistent_barrier_holds_over_many_programs_and_steps(name, dtype, clos
 
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=shape_id)
 def test_persistent_inference_keeps_two_cell_slots(shape, kernel_device, poison_empty, persistent):
-    dtype = torch.float16 if kernel_device.type == "cuda" else torch.float32
+    name, _ = persistent
+    dtype = torch.float32
+    if name == "resident" and kernel_device.type == "cuda":
+        dtype = torch.float16  # resident's GPU rule: 16-bit weights
     gates, w, h0, c0, lengths, cell = make(
-        shape, dtype, kernel_device, Variant(state=True, lengths=True)
+        fitting(shape, name, kernel_device), dtype, kernel_device, Variant(state=True, lengths=True)
     )
     y_kept, c_kept = lstm_forward_recurrence(
         gates.clone(), w, h0, c0, lengths, keep_cell_states=True, cell=cell
@@ -239,19 +254,45 @@ def test_a_grid_beyond_the_sms_is_refused_persistent_and_runs_stepwise_on_auto(m
     assert schedule.pick(4, 256, 1, torch.float32, device) == "persistent"
 
 
-def test_the_resident_rule_on_the_gpu_takes_16_bit_weights_up_to_hidden_1024(monkeypatch):
-    """The GPU rule compile_for_gpu.py checks (no spills, shared memory within budget), seen
-    from the schedule: the interpreter, which has no registers to spill, takes any dtype."""
+@pytest.fixture
+def h100(monkeypatch):
+    """The schedule's view of an H100 without one: compiled kernels, 132 SMs, 227 KiB of
+    shared memory a program."""
+    properties = SimpleNamespace(multi_processor_count=132, shared_memory_per_block_optin=232448)
     monkeypatch.setattr(schedule, "INTERPRETED", False)
-    cpu = torch.device("cpu")  # the refusals come before any device query
-    with pytest.raises(ValueError, match=r"fp16 and bf16 only .* got torch.float32"):
-        schedule.use("resident")
-        try:
-            schedule.pick(16, 768, 1, torch.float32, cpu)
-        finally:
-            schedule.use(None)
-    why = schedule.misfit("resident", 16, 2048, 1, torch.bfloat16, cpu)
-    assert why == "W stays on chip up to hidden size 1024, got 2048"
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: properties)
+    return properties
+
+
+@pytest.mark.parametrize(
+    "batch, hidden, dtype, picked",
+    [
+        (16, 768, torch.float16, "resident"),
+        (16, 1024, torch.bfloat16, "resident"),
+        (16, 768, torch.float32, "persistent"),  # fp32 operands spill
+        (16, 1000, torch.float16, "persistent"),  # H off the multiples of 16 spills
+        (16, 2048, torch.float16, "persistent"),  # beyond H = 1024
+        (256, 1024, torch.float16, "persistent"),  # 16 x 64 programs of 16 x 16 > 132 SMs
+        (256, 2048, torch.float16, "stepwise"),  # 4 x 64 programs of 64 x 32 > 132 SMs
+    ],
+)
+def test_auto_falls_back_from_resident_to_persistent_to_stepwise(
+    batch, hidden, dtype, picked, h100, monkeypatch
+):
+    monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "auto")
+    assert schedule.pick(batch, hidden, 1, dtype, torch.device("cuda")) == picked
+
+
+def test_resident_refuses_what_spills_or_overflows_shared_memory(h100, monkeypatch):
+    cuda = torch.device("cuda")
+    monkeypatch.setenv(schedule.ENVIRONMENT_VARIABLE, "resident")
+    with pytest.raises(ValueError, match=r"resident recurrence .* fp16 and bf16 only.*float32"):
+        schedule.pick(16, 768, 1, torch.float32, cuda)
+    with pytest.raises(ValueError, match=r"multiples of 16 up to 1024 .*got 1000"):
+        schedule.pick(16, 1000, 1, torch.float16, cuda)
+    h100.shared_memory_per_block_optin = 101376  # an sm_86/sm_89 part
+    with pytest.raises(ValueError, match="164864 bytes of shared memory, the GPU has 101376"):
+        schedule.pick(16, 1024, 1, torch.float16, cuda)
     assert schedule.tiling("resident", 16, 768) == schedule.Tiling(16, 16, 1024, 8)
     assert schedule.tiling("resident", 64, 512) == schedule.Tiling(16, 16, 512, 4)
 
