@@ -22,11 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
+from lstm_triton.bench.case import DTYPES
 from lstm_triton.kernels.launch import block_sizes
 from lstm_triton.kernels.lstm_backward import (
     _lstm_backward_persistent_kernel,
@@ -45,6 +45,10 @@ BLOCKS = [
     (dict(zip(("BLOCK_B", "BLOCK_H", "BLOCK_K"), block_sizes(batch, hidden), strict=True)), aligned)
     for batch, hidden, aligned in ((1, 16, False), (128, 768, True))
 ]
+
+
+TORCH_ACTIVATIONS = (0, 0, 2, 0, 2)
+OTHER_ACTIVATIONS = (1, 0, 3, 1, 4)
 
 
 def pointers(names: str, dtype: str) -> dict[str, str]:
@@ -154,9 +158,7 @@ def resident_failures(capability: int) -> list[str]:
         _, persistent, _, backward_persistent = signatures(dtype, options[3])
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
         flags = {**constexprs(*options, blocks), "RESIDENT_W": True}
-        budget = resident_shared_bytes(
-            tiles, {"fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
-        )
+        budget = resident_shared_bytes(tiles, DTYPES[dtype])
         for kernel, signature in (
             (_lstm_forward_persistent_kernel, persistent),
             (_lstm_backward_persistent_kernel, backward_persistent),
@@ -176,10 +178,6 @@ def resident_failures(capability: int) -> list[str]:
                     f"schedule's estimate: {budget})"
                 )
     return failures
-
-
-TORCH_ACTIVATIONS = (0, 0, 2, 0, 2)
-OTHER_ACTIVATIONS = (1, 0, 3, 1, 4)
 
 
 def main(capabilities: list[int], every_combination: bool) -> int:
