@@ -23,3 +23,17 @@ def grid_barrier(arrived_ptr, target):
     while seen < target:
         seen = tl.atomic_add(arrived_ptr, 0, sem="acquire", scope="gpu")
     tl.debug_barrier()
+
+
+@triton.jit
+def straggle(arrived_ptr, SPINS: tl.constexpr):
+    """A test-only delay (schedule.straggling): SPINS relaxed atomic reads of the counter, one
+    after the other, an L2 round trip each, so that the program's next stores come late. A
+    barrier that lets the others pass before it arrives, or a load of h (dz) hoisted above the
+    barrier, then reads a stale value and the results differ. Each read's value decides the
+    loop (the counter is never negative): an atomic whose value goes unused compiles to a
+    fire-and-forget `red` that would not wait."""
+    spun = 0
+    while spun < SPINS:
+        seen = tl.atomic_add(arrived_ptr, 0, sem="relaxed", scope="gpu")
+        spun += (seen >= 0).to(tl.int32)

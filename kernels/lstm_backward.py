@@ -53,7 +53,7 @@ import triton.language as tl
 
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate, activation_slope
-from lstm_triton.kernels.barrier import grid_barrier
+from lstm_triton.kernels.barrier import grid_barrier, straggle
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
@@ -81,19 +81,21 @@ def add_resident_gradient(
     DOT_PRECISION: tl.constexpr,
 ):
     """b_dr plus dz_next (p_dz: its rows' gate i) times the W tiles b_w, gate by gate over all
-    of K (BLOCK_K >= H): one dz tile over all 4H would take twice the shared memory."""
+    of K (BLOCK_K >= H): one dz tile over all 4H would take twice the shared memory.
+    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
+    fp64 acc."""
     o_k = tl.arange(0, BLOCK_K)
     m_bk = m_b[:, None] & (o_k < H)[None, :]
     p_dzk = p_dz + o_k[None, :]
     b_wi, b_wf, b_wg, b_wo = b_w
     b_dz = tl.load(p_dzk, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dr = tl.dot(b_dz, b_wi, acc=b_dr, input_precision=DOT_PRECISION)
+    b_dr = tl.dot(b_dz, b_wi, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
     b_dz = tl.load(p_dzk + H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dr = tl.dot(b_dz, b_wf, acc=b_dr, input_precision=DOT_PRECISION)
+    b_dr = tl.dot(b_dz, b_wf, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
     b_dz = tl.load(p_dzk + 2 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dr = tl.dot(b_dz, b_wg, acc=b_dr, input_precision=DOT_PRECISION)
+    b_dr = tl.dot(b_dz, b_wg, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
     b_dz = tl.load(p_dzk + 3 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    return tl.dot(b_dz, b_wo, acc=b_dr, input_precision=DOT_PRECISION)
+    return tl.dot(b_dz, b_wo, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
 
 
 @triton.jit(do_not_specialize=["s", "T", "B"])
@@ -170,7 +172,9 @@ def _lstm_backward_step_kernel(
                     p_dz + o_k[None, :], mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD
                 )
                 b_w = tl.load(p_w + o_k[:, None] * H, mask=m_k[:, None] & m_h[None, :], other=0.0)
-                b_dr = tl.dot(b_dz, b_w, acc=b_dr, input_precision=DOT_PRECISION)
+                b_dr = tl.dot(
+                    b_dz, b_w, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype
+                )
         else:
             b_dr = add_resident_gradient(
                 b_dr, p_dz, m_b, H, b_w_resident, BLOCK_K, SHARED_LOAD, DOT_PRECISION
@@ -265,12 +269,15 @@ def _lstm_backward_persistent_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
     RESIDENT_W: tl.constexpr,
+    STRAGGLER_SPINS: tl.constexpr,
 ):
     """Steps T-2..1 in one launch (T-1, with no dz_next, and 0, which reads c0, are the step
     kernel's own launches around it): the step kernel's body, then a barrier over the programs
     of the same direction and batch rows, whose dz_t the next step reads. Every program must be
     resident at once: the launcher keeps the grid within the SMs and launches it cooperatively.
     RESIDENT_W: the program's W tiles loaded once, before the loop (schedule.py, resident).
+    STRAGGLER_SPINS: 0, or a test-only delay of each group's last program a step
+    (barrier.straggle, schedule.straggling).
     """
     programs = tl.num_programs(1)
     arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
@@ -281,6 +288,10 @@ def _lstm_backward_persistent_kernel(
     for j in range(1, T - 1):
         if j > 1:
             grid_barrier(arrived, (j - 1) * programs)
+        if STRAGGLER_SPINS > 0:
+            # The last program of each group, which the others wait for at the next barrier.
+            if tl.program_id(1) == programs - 1:
+                straggle(arrived, STRAGGLER_SPINS)
         _lstm_backward_step_kernel(
             dy_ptr,
             dh_n_ptr,

@@ -64,7 +64,7 @@ import triton.language as tl
 
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate
-from lstm_triton.kernels.barrier import grid_barrier
+from lstm_triton.kernels.barrier import grid_barrier, straggle
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
@@ -82,14 +82,16 @@ from lstm_triton.kernels.tiles import (
 
 @triton.jit
 def add_gate_products(b_z, b_h, b_w, DOT_PRECISION: tl.constexpr):
-    """The four gates' accumulators b_z plus b_h times each gate's W^T tile in b_w."""
+    """The four gates' accumulators b_z plus b_h times each gate's W^T tile in b_w.
+    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
+    fp64 acc."""
     b_zi, b_zf, b_zg, b_zo = b_z
     b_wi, b_wf, b_wg, b_wo = b_w
     return (
-        tl.dot(b_h, b_wi, acc=b_zi, input_precision=DOT_PRECISION),
-        tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION),
-        tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION),
-        tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION),
+        tl.dot(b_h, b_wi, acc=b_zi, input_precision=DOT_PRECISION, out_dtype=b_zi.dtype),
+        tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION, out_dtype=b_zf.dtype),
+        tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION, out_dtype=b_zg.dtype),
+        tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION, out_dtype=b_zo.dtype),
     )
 
 
@@ -267,12 +269,15 @@ def _lstm_forward_persistent_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
     RESIDENT_W: tl.constexpr,
+    STRAGGLER_SPINS: tl.constexpr,
 ):
     """Steps 1..T-1 in one launch (step 0, which reads the initial state, is the step kernel's
     own launch before it): the step kernel's body, then a barrier over the programs of the same
     direction and batch rows, whose h_t the next step reads. Every program must be resident at
     once: the launcher keeps the grid within the SMs and launches it cooperatively.
     RESIDENT_W: the program's W^T tiles loaded once, before the loop (schedule.py, resident).
+    STRAGGLER_SPINS: 0, or a test-only delay of each group's last program a step
+    (barrier.straggle, schedule.straggling).
     """
     programs = tl.num_programs(1)
     arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
@@ -283,6 +288,10 @@ def _lstm_forward_persistent_kernel(
     for s in range(1, T):
         if s > 1:
             grid_barrier(arrived, (s - 1) * programs)
+        if STRAGGLER_SPINS > 0:
+            # The last program of each group, which the others wait for at the next barrier.
+            if tl.program_id(1) == programs - 1:
+                straggle(arrived, STRAGGLER_SPINS)
         _lstm_forward_step_kernel(
             gates_ptr,
             w_ptr,

@@ -39,6 +39,7 @@ ENVIRONMENT_VARIABLE = "LSTM_TRITON_RECURRENCE"
 
 launched: Counter[str] = Counter()
 _chosen: str | None = None
+_straggler_spins = 0
 
 
 def _checked(name: str, source: str) -> str:
@@ -63,6 +64,21 @@ def restored() -> Iterator[None]:
         yield
     finally:
         use(saved)
+
+
+@contextlib.contextmanager
+def straggling(spins: int) -> Iterator[None]:
+    """Test-only: within it, each barrier group's last program of the persistent launches
+    waits `spins` L2 round trips after every barrier (barrier.straggle), so that a barrier that
+    does not hold shows up as wrong results. Process-wide, like use()."""
+    global _straggler_spins
+    if not isinstance(spins, int) or spins < 0:
+        raise ValueError(f"straggling: expected a number of spins >= 0, got {spins!r}")
+    saved, _straggler_spins = _straggler_spins, spins
+    try:
+        yield
+    finally:
+        _straggler_spins = saved
 
 
 def requested() -> str:
@@ -174,7 +190,7 @@ class LaunchPlan(NamedTuple):
     grid: tuple[int, int, int]
     shared: dict  # the scalar and constexpr arguments of both kernels of a recurrence
     step: dict  # the step kernel's own: its K chunk
-    loop: dict  # the persistent kernel's own: its K chunk, RESIDENT_W, num_warps
+    loop: dict  # the persistent kernel's own: its K chunk, RESIDENT_W, STRAGGLER_SPINS, warps
 
 
 def plan(
@@ -209,7 +225,12 @@ def plan(
     # The step kernel's launches stream W in chunks whatever the schedule: all of K in one
     # tile, double-buffered, would overflow shared memory there.
     step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h))
-    loop = dict(BLOCK_K=tiles.block_k, RESIDENT_W=name == "resident", num_warps=tiles.num_warps)
+    loop = dict(
+        BLOCK_K=tiles.block_k,
+        RESIDENT_W=name == "resident",
+        STRAGGLER_SPINS=_straggler_spins,
+        num_warps=tiles.num_warps,
+    )
     grid = (triton.cdiv(B, tiles.block_b), triton.cdiv(hidden, tiles.block_h), D)
     return LaunchPlan(name != "stepwise", grid, shared, step, loop)
 

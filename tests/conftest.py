@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,41 +23,8 @@ if not torch.cuda.is_available():
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
-@dataclass(frozen=True)
-class Tolerance:
-    atol: float  # relative to the largest magnitude of the expected tensor (at least 1)
-    rtol: float
-
-
-# Errors against torch.nn.LSTM run in float64 on the same weights and inputs.
-# float64: only summation order differs (unit roundoff 1.1e-16; sums of < 10^4 terms).
-# float32: unit roundoff 6e-8; GEMM and recurrence sums of up to 4H*T*B ~ 10^4 terms give
-#   errors up to ~1e-6 at scale 1 (5e-7 seen on CPU), so 1e-5 leaves margin while a wrong
-#   gate, sign or step is off by > 1e-2.
-# float16 / bfloat16: h, the gate cache and dz are rounded to the dtype every step (as cuDNN
-#   does; the cell state stays fp32), i.e. about ten roundings of unit roundoff u (4.9e-4 for
-#   fp16, 3.9e-3 for bf16) along the longest chain of a 3-layer, 7-step case: 10u, rounded up
-#   (fp16 on CPU: 1e-3 seen, the same as the reference backend's own error).
-TOLERANCES = {
-    torch.float64: Tolerance(atol=1e-10, rtol=1e-10),
-    torch.float32: Tolerance(atol=1e-5, rtol=1e-5),
-    torch.float16: Tolerance(atol=5e-3, rtol=5e-3),
-    torch.bfloat16: Tolerance(atol=4e-2, rtol=4e-2),
-}
-
-
-def assert_close(actual: torch.Tensor, expected: torch.Tensor, dtype: torch.dtype, what: str):
-    """actual (any dtype) against expected (float64 truth) with the table's tolerance."""
-    tol = TOLERANCES[dtype]
-    expected = expected.detach().double().cpu()
-    scale = max(1.0, expected.abs().max().item()) if expected.numel() else 1.0
-    torch.testing.assert_close(
-        actual.detach().double().cpu(),
-        expected,
-        atol=tol.atol * scale,
-        rtol=tol.rtol,
-        msg=lambda detail: f"{what} ({dtype}): {detail}",
-    )
+# The suite's tolerance table lives beside the GPU check that shares it.
+from lstm_triton.bench.tolerance import assert_within as assert_close
 
 
 @pytest.fixture
@@ -222,3 +188,33 @@ def wandb_logs():
 def wandb_folders():
     """wandb_folders(output_dir): the W&B run folders under output_dir/wandb, oldest first."""
     return wandb_run_folders
+
+
+PIPELINE_TESTS = ("data", "distributed", "pipeline", "sweeps")
+"""Test folders of the experiment pipeline: they need the `experiments` extra."""
+PIPELINE_MODULES = ("lightning", "torchmetrics", "torchdata", "hydra", "omegaconf", "wandb", "yaml")
+
+
+class PipelinePackagesMissing(pytest.Collector):
+    """A pipeline test folder where the `experiments` extra is not installed: one skip with the
+    reason, instead of a collection error for every module (and its conftest) that imports it.
+    Not a pytest.Directory, for which pytest would load the folder's conftest first."""
+
+    missing: tuple[str, ...] = ()
+
+    def collect(self):
+        pytest.skip(
+            f"{self.path.name}/ tests the experiment pipeline, which needs "
+            f"{', '.join(self.missing)} (pip install 'lstm-triton[experiments]')"
+        )
+
+
+def pytest_collect_directory(path: Path, parent):
+    if path.parent != ROOT / "tests" or path.name not in PIPELINE_TESTS:
+        return None
+    missing = tuple(name for name in PIPELINE_MODULES if importlib.util.find_spec(name) is None)
+    if not missing:
+        return None
+    folder = PipelinePackagesMissing.from_parent(parent, name=path.name, path=path)
+    folder.missing = missing
+    return folder

@@ -1,6 +1,8 @@
 """kernels/ ships as lstm_triton.kernels, and nothing installs a top-level `kernels`."""
 
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -63,3 +65,35 @@ def test_installed_package_resolves_kernels_from_anywhere(tmp_path):
     ).stdout.split("\n")
     assert Path(out[0]).parent.name == "kernels"
     assert out[1] == "None"
+
+
+PIPELINE = ("lightning", "torchmetrics", "torchdata", "hydra", "omegaconf", "wandb", "matplotlib")
+
+
+def test_the_core_requires_only_torch_triton_and_numpy():
+    requirements = importlib.metadata.requires("lstm-triton")
+    core = [r for r in requirements if "extra ==" not in r]
+    names = {re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0] for r in core}
+    assert names == {"torch", "triton", "numpy"}, core
+    experiments = [r for r in requirements if 'extra == "experiments"' in r]
+    names = {re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0] for r in experiments}
+    assert names >= {"lightning", "torchmetrics", "torchdata", "hydra-core", "wandb", "matplotlib"}
+
+
+def test_the_drop_in_the_benchmark_and_the_gpu_check_import_nothing_of_the_pipeline():
+    code = (
+        "import sys, runpy\n"
+        "import lstm_triton, lstm_triton.bench.run, lstm_triton.bench.acceptance\n"
+        "runpy.run_path('experiments/gpu_check.py', run_name='not_main')\n"
+        "runpy.run_path('experiments/bench.py', run_name='not_main')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "TRITON_INTERPRET": "1"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert not set(PIPELINE) & set(eval(loaded)), loaded

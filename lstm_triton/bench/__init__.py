@@ -9,4 +9,7 @@ gate       the correctness gate: each provider's forward against float64 torch.n
 measure    the timed closure of each mode; do_bench on CUDA, a perf_counter timer on CPU
 run        the sweep: config x dtype x provider x mode -> CSV rows
 report     CSV columns and I/O; the markdown table and the speed-up plot, from the CSV only
+tolerance  the test suite's tolerance table, shared with the GPU check
+acceptance the GPU check's correctness items (experiments/gpu_check.py)
+watchdog   runs named items in child processes under a budget: a hang costs one item
 """

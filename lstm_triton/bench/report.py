@@ -6,6 +6,7 @@ A CSV collects runs: rows are appended, and the report uses the latest row of ea
 """
 
 import csv
+import importlib.util
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,7 +52,9 @@ _DTYPES = ("fp32", "tf32", "fp16", "bf16")
 Row = dict[str, str]
 
 
-def append_rows(path: Path, rows: Iterable[dict[str, object]]) -> None:
+def append_rows(
+    path: Path, rows: Iterable[dict[str, object]], columns: Sequence[str] = COLUMNS
+) -> None:
     """Append rows (missing columns empty; None written empty), with a header for a new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,10 +62,10 @@ def append_rows(path: Path, rows: Iterable[dict[str, object]]) -> None:
     if not new:
         with path.open(newline="") as f:
             header = next(csv.reader(f), [])
-        if tuple(header) != COLUMNS:
+        if tuple(header) != tuple(columns):
             raise ValueError(f"{path} has other columns than this harness writes; use a new --out")
     with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="raise")
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="raise")
         if new:
             writer.writeheader()
         for row in rows:
@@ -239,11 +242,13 @@ def plot_speedup(rows: Sequence[Row], path: Path) -> None:
 
 
 def write_report(csv_path: Path) -> tuple[Path, list[Path]]:
-    """<csv>.md, and <csv>-<grid>.png per grid, beside the CSV and drawn from it alone."""
+    """<csv>.md, and <csv>-<grid>.png per grid, beside the CSV and drawn from it alone; no
+    plots where matplotlib (the `experiments` extra) is not installed."""
     csv_path = Path(csv_path)
     rows = read_rows(csv_path)
     plots = {}
-    for grid in dict.fromkeys(r["grid"] for r in rows):
+    grids = dict.fromkeys(r["grid"] for r in rows) if importlib.util.find_spec("matplotlib") else ()
+    for grid in grids:
         plots[grid] = csv_path.with_name(f"{csv_path.stem}-{grid}.png")
         plot_speedup([r for r in rows if r["grid"] == grid], plots[grid])
     md_path = csv_path.with_suffix(".md")

@@ -6,11 +6,12 @@ import torch
 from torch import nn
 
 from lstm_triton.modules.options import Options
+from lstm_triton.modules.torchscript import NotScriptable
 from lstm_triton.modules.validation import check_cell_input
 from lstm_triton.ops import lstm_layers, resolve_backend
 
 
-class LSTMCell(Options, nn.LSTMCell):
+class LSTMCell(NotScriptable, Options, nn.LSTMCell):
     """A drop-in torch.nn.LSTMCell; one step of the same kernels as LSTM.
 
     input (B, input_size) or (input_size,); hx = (h, c), each (B, hidden_size) or
@@ -52,7 +53,9 @@ class LSTMCell(Options, nn.LSTMCell):
             hx,
             input_size=self.input_size,
             hidden_size=self.hidden_size,
-            parameter=self.weight_ih,
+            # For dtype and device, without evaluating a parametrized weight_ih once more
+            # than torch does (spectral_norm iterates at every evaluation).
+            parameter=next(self.parameters()),
         )
         backend = resolve_backend(self.backend, input.device, custom_cell=self.custom_cell)
         if backend == "native":

@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from lstm_triton.modules.options import Options
+from lstm_triton.modules.torchscript import NotScriptable
 from lstm_triton.modules.validation import (
     check_lengths,
     check_packed_input,
@@ -15,16 +16,16 @@ from lstm_triton.modules.validation import (
 from lstm_triton.ops import lstm_layers, resolve_backend
 
 
-class LSTM(Options, nn.RNNBase):
+class LSTM(NotScriptable, Options, nn.RNNBase):
     """A drop-in torch.nn.LSTM whose forward and backward run on fused Triton kernels.
 
     Constructor, parameter names and shapes (weight_ih_l0, ..., weight_hr_l0, ..._reverse),
     initialisation, inputs and outputs are torch.nn.LSTM's, so state_dicts load both ways.
-    Additions, keyword-only and off by default: `backend`, "auto" (triton on CUDA, native
-    elsewhere), "triton" (the kernels; CPU tensors only under TRITON_INTERPRET=1), "native"
-    (torch's own: cuDNN or ATen) or "reference" (a plain PyTorch step loop); the cell options
-    forget_bias, peephole, activations and recurrent_dropout (modules/options.py); and
-    `lengths` in forward.
+    Additions, keyword-only and off by default: `backend`, "auto" (torch's own LSTM where
+    torch can run the call, else the kernels on CUDA; ops/dispatch.py), "triton" (the kernels;
+    CPU tensors only under TRITON_INTERPRET=1), "native" (torch's own: cuDNN or ATen) or
+    "reference" (a plain PyTorch step loop); the cell options forget_bias, peephole,
+    activations and recurrent_dropout (modules/options.py); and `lengths` in forward.
 
     Shapes (D = 2 if bidirectional else 1, P = proj_size or hidden_size): input (T, B, I), or
     (B, T, I) with batch_first, or (T, I) unbatched, or a PackedSequence; hx = (h0, c0) with
@@ -104,6 +105,10 @@ class LSTM(Options, nn.RNNBase):
             if lengths is None:
                 return self._native_forward(input, hx)
             return self._native_padded(input, hx, lengths)
+        # As torch.nn.LSTM.forward does (the native path above through it): functional_call
+        # swaps the parameters and a parametrization computes them anew at every access, both
+        # past __setattr__. Once per forward, as torch: spectral_norm iterates at every access.
+        self._update_flat_weights()
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
@@ -136,7 +141,9 @@ class LSTM(Options, nn.RNNBase):
             "input_size": self.input_size,
             "state_sizes": (self.proj_size or self.hidden_size, self.hidden_size),
             "num_states": self.num_layers * num_directions,
-            "parameter": self._flat_weights[0],
+            # For dtype and device: _flat_weights may be stale here, and reading a
+            # parametrized weight would evaluate it.
+            "parameter": next(self.parameters()),
         }
 
     def _forward_packed(self, packed: PackedSequence, hx):

@@ -147,9 +147,10 @@ def check_lengths(
         )
     shortest, longest = int(lengths.min()), int(lengths.max())
     if torch.compiler.is_compiling():
-        # Values are unknown while tracing: the graph asserts them when it runs.
-        torch._check_value(shortest >= 1, lambda: "lengths must be >= 1")
-        torch._check_value(longest <= steps, lambda: "lengths must be <= the input's steps")
+        # Values are unknown while tracing: the graph asserts them when it runs (a RuntimeError;
+        # torch 2.11's dynamo cannot trace _check_value, which would raise a ValueError).
+        torch._check(shortest >= 1, lambda: "lengths must be >= 1")
+        torch._check(longest <= steps, lambda: "lengths must be <= the input's steps")
     elif shortest < 1:
         raise ValueError(f"lengths must be >= 1 (every sequence needs a step), got {shortest}")
     elif longest > steps:

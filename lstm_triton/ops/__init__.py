@@ -8,10 +8,12 @@ from lstm_triton.ops.dispatch import (
 )
 from lstm_triton.ops.layers import lstm_layers
 from lstm_triton.ops.reference import lstm_cell_reference
+from lstm_triton.ops.triton_layer import cache_bytes
 
 __all__ = [
     "BACKENDS",
     "autocast_dtype",
+    "cache_bytes",
     "check_backend_name",
     "lstm_cell_reference",
     "lstm_layers",

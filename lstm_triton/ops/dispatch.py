@@ -1,11 +1,14 @@
 """Which implementation runs an LSTM call: the one place that answers "what does auto pick"."""
 
-import functools
 import importlib.util
 
 import torch
 
 BACKENDS = ("auto", "triton", "native", "reference")
+
+# Asked once, at import: torch.compile traces resolve_backend, and dynamo cannot trace
+# find_spec (torch 2.11) nor cache it without a warning at every compile (torch 2.13).
+TRITON_INSTALLED = importlib.util.find_spec("triton") is not None
 
 
 def check_backend_name(backend: str) -> str:
@@ -14,25 +17,23 @@ def check_backend_name(backend: str) -> str:
     return backend
 
 
-@functools.cache
-def triton_installed() -> bool:
-    return importlib.util.find_spec("triton") is not None
-
-
 def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = False) -> str:
     """Map a requested backend to the one that runs on `device`: triton, native or reference.
 
-    auto is triton on CUDA (native where Triton is not installed) and native elsewhere, or
-    reference where the cell has options torch's native LSTM lacks (custom_cell);
+    auto is torch's own LSTM (native: cuDNN on CUDA) wherever torch can run the call, and for
+    a cell with options torch lacks (custom_cell) the kernels on CUDA (reference where Triton
+    is not installed) and the reference elsewhere. The kernels have not yet been timed against
+    cuDNN on a GPU (experiments/gpu_check.py does it): until a measurement shows them faster
+    for a GPU, dtype and shape, auto never picks them where torch's LSTM can run, so that the
+    default is never slower than torch.
     native on CPU runs as reference inside torch.compile.
     triton on a CPU tensor runs only when the kernels were built for Triton's interpreter.
     """
     check_backend_name(backend)
-    has_triton = triton_installed()
     if backend == "auto":
-        if device.type == "cuda" and has_triton:
-            return "triton"
-        return "reference" if custom_cell else "native"
+        if not custom_cell:
+            return "native"
+        return "triton" if device.type == "cuda" and TRITON_INSTALLED else "reference"
     if backend == "native" and custom_cell:
         raise ValueError(
             "backend='native' (torch's own LSTM) has no peephole, activation, recurrent "
@@ -45,7 +46,7 @@ def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = F
         return "reference"
     if backend != "triton":
         return backend
-    if not has_triton:
+    if not TRITON_INSTALLED:
         raise RuntimeError("backend='triton' needs the triton package, which is not installed")
     if device.type == "cuda":
         return "triton"
@@ -62,6 +63,10 @@ def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = F
 
 def autocast_dtype(device_type: str) -> torch.dtype | None:
     """The dtype torch.autocast casts to on this device type now, or None when it is off."""
-    if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type):
+    # is_autocast_available guards is_autocast_enabled, which raises for device types without
+    # autocast (meta); torch 2.11's dynamo cannot trace it, and the devices torch.compile
+    # compiles for have autocast.
+    available = torch.compiler.is_compiling() or torch.amp.is_autocast_available(device_type)
+    if available and torch.is_autocast_enabled(device_type):
         return torch.get_autocast_dtype(device_type)
     return None

@@ -2,16 +2,20 @@
 
 Forward and backward are torch.library custom ops (with fake implementations and autograd),
 so torch.compile(fullgraph=True) keeps the LSTM inside its graph and autograd sees one node
-per layer. Contiguity and dtypes are settled here, once; the kernels' launchers assert them.
+per layer. A backward with create_graph=True differentiates the reference backend instead,
+so that second-order gradients exist. Contiguity and dtypes are settled here, once; the
+kernels' launchers assert them.
 """
 
+import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
-from lstm_triton.kernels.contract import Cell, accumulator_dtype, activation_codes
+from lstm_triton.kernels.contract import ACTIVATIONS, Cell, accumulator_dtype, activation_codes
 from lstm_triton.ops.cell import CellOptions
+from lstm_triton.ops.reference import reference_layer
 
 _NO_TENSOR_SHAPE = (0,)  # custom ops return tensors, never None: an empty one stands for it
 
@@ -63,21 +67,39 @@ def layer_forward(
     return out.y, out.h_n, out.c_n, out.gates, out.c_seq, _or_empty(r, x)
 
 
+def _cache_layout(
+    T: int, B: int, D: int, H: int, projected: bool, keep_cache: bool, dtype: torch.dtype
+) -> list[tuple[tuple[int, ...], torch.dtype]]:
+    """Shapes and dtypes of layer_forward's cache for the backward: gates, c_seq, r."""
+    return [
+        ((T, B, D * 4 * H), dtype),
+        ((T if keep_cache else 2, B, D, H), accumulator_dtype(dtype)),
+        ((T, B, D * H) if projected else _NO_TENSOR_SHAPE, dtype),
+    ]
+
+
+def cache_bytes(
+    steps: int, batch: int, num_directions: int, hidden_size: int, projected: bool, dtype
+) -> int:
+    """Bytes one layer's op keeps for the backward in training (its cache, beyond its inputs
+    and outputs): the activated gates (T, B, D*4H) in dtype, the cell states (T, B, D, H) in
+    the accumulator dtype and, with proj_size, the unprojected outputs (T, B, D*H) in dtype."""
+    layout = _cache_layout(steps, batch, num_directions, hidden_size, projected, True, dtype)
+    return sum(math.prod(shape) * element.itemsize for shape, element in layout)
+
+
 @layer_forward.register_fake
 def _layer_forward_fake(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, *cell_and_keep_cache):
     keep_cache = cell_and_keep_cache[-1]
     T, B, _ = x.shape
     D, G, P = w_hh.shape
     H = G // 4
-    c_seq = x.new_empty((T if keep_cache else 2, B, D, H), dtype=accumulator_dtype(x.dtype))
-    r = x.new_empty((T, B, D * H)) if w_hr is not None else x.new_empty(_NO_TENSOR_SHAPE)
+    cache = _cache_layout(T, B, D, H, w_hr is not None, keep_cache, x.dtype)
     return (
         x.new_empty((T, B, D * P)),
         x.new_empty((D, B, P)),
         x.new_empty((D, B, H)),
-        x.new_empty((T, B, D * G)),
-        c_seq,
-        r,
+        *(x.new_empty(shape, dtype=dtype) for shape, dtype in cache),
     )
 
 
@@ -145,16 +167,23 @@ def _layer_backward_fake(dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, *rest):
 
 
 def _save_for_backward(ctx, inputs, output):
-    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, peephole, activations, masks, *zoneout, _ = inputs
+    x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, peephole, activations, masks, *zoneout, _ = inputs
     y, _, _, gates, c_seq, r = output
+    # bias only for the double backward's recomputation: a (D, 4H) tensor.
     ctx.save_for_backward(
-        x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks
+        x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks
     )
     ctx.activations, ctx.zoneout = activations, zoneout
 
 
 def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
-    x, w_ih, w_hh, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks = ctx.saved_tensors
+    if torch.is_grad_enabled():
+        # create_graph=True (a double backward to come): the kernels' backward has no
+        # derivative, the reference's does.
+        return _reference_backward(ctx, dy, dh_n, dc_n)
+    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks = (
+        ctx.saved_tensors
+    )
     need = ctx.needs_input_grad
     need_x, need_w_ih, need_w_hh, need_bias, need_w_hr, need_h0, need_c0 = need[:7]
     needs = [need_x, need_h0 or need_c0, need_w_ih, need_w_hh, need_bias, need_w_hr, need[8]]
@@ -183,6 +212,13 @@ def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
     dx, dh0, dc0, dw_ih, dw_hh, db, dw_hr, dpeephole = (
         grad if needed else None for grad, needed in zip(grads, grad_needed, strict=True)
     )
+    return _in_forward_order([dx, dw_ih, dw_hh, db, dw_hr, dh0, dc0, dpeephole], masks)
+
+
+def _in_forward_order(grads: list[Tensor | None], masks: list[Tensor]) -> tuple:
+    """Gradients of x, w_ih, w_hh, bias, w_hr, h0, c0 and peephole as layer_forward's
+    backward returns them: in its argument order, None for its other arguments."""
+    dx, dw_ih, dw_hh, db, dw_hr, dh0, dc0, dpeephole = grads
     mask_grads = [None] * len(masks)  # a list input takes a list of gradients
     return (
         dx,
@@ -200,6 +236,39 @@ def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
         None,
         None,
     )
+
+
+def _reference_backward(ctx, dy, dh_n, dc_n):
+    """_backward's gradients as a graph autograd can differentiate again: the layer recomputed
+    by the reference backend (the same equations) from the saved inputs, and differentiated."""
+    x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, _, _, _, _, peephole, *masks = ctx.saved_tensors
+    D = w_hh.shape[0]
+    weights = []
+    for d in range(D):
+        weights += [w_ih[d], w_hh[d]]
+        if bias is not None:  # b_ih + b_hh as b_ih, and a zero b_hh
+            weights += [bias[d], torch.zeros_like(bias[d])]
+        if w_hr is not None:
+            weights.append(w_hr[d])
+    cell = CellOptions(
+        activations=tuple(ACTIVATIONS[code] for code in ctx.activations),
+        peepholes=None if peephole is None else tuple(peephole),
+        zoneout_masks=tuple(masks),
+        zoneout_probabilities=() if masks else tuple(ctx.zoneout),
+    )
+    outputs = reference_layer(x, h0, c0, weights, D, bias is not None, lengths, cell)
+    inputs = [x, w_ih, w_hh, bias, w_hr, h0, c0, peephole]
+    wanted = [*ctx.needs_input_grad[:7], ctx.needs_input_grad[8]]
+    grads = iter(
+        torch.autograd.grad(
+            outputs,
+            [t for t, want in zip(inputs, wanted, strict=True) if want],
+            (dy, dh_n, dc_n),
+            create_graph=True,
+            allow_unused=True,
+        )
+    )
+    return _in_forward_order([next(grads) if want else None for want in wanted], masks)
 
 
 layer_forward.register_autograd(_backward, setup_context=_save_for_backward)
@@ -225,6 +294,20 @@ def triton_layer(
     weights are torch.nn.LSTM's per direction: w_ih, w_hh[, b_ih, b_hh][, w_hr]; lengths (B,)
     int32 on x's device, or None; cell: this layer's options (ops.cell).
     """
+    tensors = [x, h0, c0, *weights, *(cell.peepholes or ())]
+    # torch cannot apply torch.func's transforms to a custom op with register_autograd
+    # (pytorch/pytorch#168393) nor vmap to one without a batching rule, and says so in terms
+    # of autograd.Function. Eager only: dynamo cannot trace the check.
+    if not torch.compiler.is_compiling() and any(
+        torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors if t is not None
+    ):
+        raise ValueError(
+            "backend='triton' cannot run inside torch.func transforms (grad, vmap, jacrev, "
+            "...), got its inputs from one: torch cannot apply them to the kernels' custom op "
+            "yet (pytorch/pytorch#168393). Inside them use backend='reference'; or instead use "
+            "torch.func.functional_call with torch.autograd.grad (create_graph=True for second "
+            "order)"
+        )
     per_direction = len(weights) // num_directions
     by_direction = [
         weights[d * per_direction : (d + 1) * per_direction] for d in range(num_directions)

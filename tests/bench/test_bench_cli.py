@@ -73,6 +73,7 @@ def test_row_status_says_what_ran(tiny_run):
 
 
 def test_markdown_and_plot_come_from_the_csv(bench_main, tiny_run):
+    pytest.importorskip("matplotlib", reason="the plot needs the experiments extra")
     out = tiny_run[1]
     md, png = out.with_suffix(".md"), out.with_name(f"{out.stem}-tiny.png")
     assert "device=cpu" in md.read_text()

@@ -1,6 +1,8 @@
 """The report is a function of the CSV: speed-ups over native, the latest row of each measurement,
 failures listed with their errors; and a CSV keeps one set of columns."""
 
+import importlib.util
+
 import pytest
 
 from lstm_triton.bench.report import COLUMNS, append_rows, markdown_report, read_rows, write_report
@@ -35,6 +37,7 @@ def test_speed_up_over_native_from_the_latest_rows(tmp_path):
 
 
 def test_write_report_draws_the_table_and_a_plot_per_grid(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plots need the experiments extra")
     path = tmp_path / "r.csv"
     append_rows(path, [row("native", "cudnn", "2.0"), row("loop", "eager", "150")])
     append_rows(path, [row("native", "cudnn", "3.0", grid="seq", config="B16-T128-I768-H768-L1")])
@@ -56,3 +59,17 @@ def test_a_csv_keeps_its_columns(tmp_path):
     fresh = tmp_path / "fresh.csv"
     append_rows(fresh, [row("native", "cudnn", "2.0")])
     assert tuple(read_rows(fresh)[0]) == COLUMNS
+
+
+def test_without_matplotlib_the_report_is_the_table_alone(tmp_path, monkeypatch):
+    path = tmp_path / "r.csv"
+    append_rows(path, [row("native", "cudnn", "2.0"), row("loop", "eager", "150")])
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else find_spec(name, *a),
+    )
+    md, plots = write_report(path)
+    assert plots == [] and not list(tmp_path.glob("*.png"))
+    assert "150 ms (0.01x)" in md.read_text()

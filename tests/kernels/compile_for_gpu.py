@@ -12,7 +12,7 @@ and with torch's cell, in fp16 and bf16: their cubins must use no local memory (
 STACK: no register spills) and no more shared memory than schedule.resident_shared_bytes, which
 the schedule holds against the GPU's. (Their step kernels' launches take the 16 x 16 x 16 tiles
 compiled above.)
-Prints one line a failure and exits 1 if there was one.
+Prints one line a failure, its reason indented below it, and exits 1 if there was one.
 """
 
 import itertools
@@ -20,11 +20,12 @@ import re
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import triton
 from triton.backends.compiler import GPUTarget
-from triton.compiler import ASTSource
+from triton.compiler import ASTSource, CompilationError
 
 from lstm_triton.bench.case import DTYPES
 from lstm_triton.kernels.launch import block_sizes
@@ -126,6 +127,38 @@ def constexprs(
     }
 
 
+def failure_reason(error: Exception) -> str:
+    """Why a compilation failed, in a few indented lines: the kernel line and the error Triton
+    raised there. Triton wraps an error in one CompilationError per call level, whose text is
+    the outermost caller's source excerpt ending in a caret; the innermost names the line, its
+    cause (when there is one) the check inside Triton that failed, often a bare assert."""
+    chain = [error]
+    while chain[-1].__cause__ is not None:
+        chain.append(chain[-1].__cause__)
+    lines = []
+    located = [link for link in chain if isinstance(link, CompilationError)]
+    if located and located[-1].src is not None and hasattr(located[-1].node, "lineno"):
+        innermost, row = located[-1], located[-1].node.lineno
+        function = re.search(r"def\s+(\w+)", innermost.src)
+        source = innermost.src.splitlines()[row - 1].strip()
+        lines.append(f"in {function.group(1) if function else '?'}, line {row}: {source}")
+    cause = chain[-1]
+    if isinstance(cause, CompilationError):
+        message = (cause.error_message or "").strip()
+    else:
+        text = str(cause).strip()
+        message = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+        raised = traceback.extract_tb(cause.__traceback__)
+        if raised:
+            where = "/".join(Path(raised[-1].filename).parts[-3:])
+            lines.append(f"raised at {where}:{raised[-1].lineno}: {raised[-1].line}")
+    message_lines = [line.strip() for line in message.splitlines() if line.strip()]
+    lines += message_lines[:3]
+    if len(message_lines) > 3:
+        lines.append(f"... {len(message_lines) - 3} more lines")
+    return "\n".join(f"    {line}" for line in lines)
+
+
 CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
 
 
@@ -157,7 +190,7 @@ def resident_failures(capability: int) -> list[str]:
         tiles = tiling("resident", 16, hidden)
         _, persistent, _, backward_persistent = signatures(dtype, options[3])
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
-        flags = {**constexprs(*options, blocks), "RESIDENT_W": True}
+        flags = {**constexprs(*options, blocks), "RESIDENT_W": True, "STRAGGLER_SPINS": 0}
         budget = resident_shared_bytes(tiles, DTYPES[dtype])
         for kernel, signature in (
             (_lstm_forward_persistent_kernel, persistent),
@@ -169,7 +202,7 @@ def resident_failures(capability: int) -> list[str]:
                     kernel, signature, flags, capability, True, tiles.num_warps
                 )
             except Exception as error:  # every failure is reported, then the exit code
-                failures.append(f"{name}: {str(error).strip().splitlines()[-1]}")
+                failures.append(f"{name}:\n{failure_reason(error)}")
                 continue
             spilled, shared = stack_bytes(compiled.asm["cubin"]), compiled.metadata.shared
             if spilled or shared > budget:
@@ -204,7 +237,8 @@ def main(capabilities: list[int], every_combination: bool) -> int:
             (_lstm_backward_step_kernel, backward, {**step, "LAST": not first}),
         ]
         if not first:
-            streamed = {"RESIDENT_W": False}
+            # The GPU check's straggler (schedule.straggling) compiled in one dtype.
+            streamed = {"RESIDENT_W": False, "STRAGGLER_SPINS": 64 if dtype == "fp16" else 0}
             kernels.append((_lstm_forward_persistent_kernel, persistent, streamed))
             kernels.append((_lstm_backward_persistent_kernel, backward_persistent, streamed))
         for kernel, signature, steps in kernels:
@@ -212,9 +246,8 @@ def main(capabilities: list[int], every_combination: bool) -> int:
                 compile_kernel(kernel, signature, {**steps, **flags}, capability, aligned)
             except Exception as error:  # every failure is reported, then the exit code
                 failures += 1
-                reason = str(error).strip().splitlines()[-1] if str(error).strip() else ""
                 name = f"sm_{capability} {kernel.__name__} {dtype} aligned={aligned}"
-                print(f"{name} {steps} {flags}: {reason}")
+                print(f"{name} {steps} {flags}:\n{failure_reason(error)}")
     for capability in capabilities:
         for failure in resident_failures(capability):
             failures += 1

@@ -65,8 +65,8 @@ def test_layer_forward_opcheck_inference(kernel_device):
 
 @pytest.mark.parametrize("case", TRAINING_CASES)
 def test_layer_backward_opcheck(case, kernel_device):
-    """Every gradient the case has; layer_backward itself has no autograd (no double
-    backward), so its inputs do not require grad."""
+    """Every gradient the case has; layer_backward itself has no autograd (a double backward
+    differentiates the reference backend instead), so its inputs do not require grad."""
     args = forward_args(kernel_device, TRAINING_CASES[case])
     args = [arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args]
     x, w_ih, w_hh, _, w_hr, h0, c0, lengths, peephole, activations, masks, *zoneout, _ = args
