@@ -1,6 +1,7 @@
 """Swap torch.nn.LSTM / LSTMCell inside an existing model for lstm_triton's, and back."""
 
 from torch import nn
+from torch.nn.utils import parametrize
 
 from lstm_triton.modules.cell import LSTMCell
 from lstm_triton.modules.lstm import LSTM
@@ -24,6 +25,19 @@ def _rebuild(module: nn.Module, cls: type, names: tuple[str, ...], **extra) -> n
     for name, parameter in module.named_parameters():
         getattr(new, name).requires_grad_(parameter.requires_grad)
     return new
+
+
+def _check_unparametrized(module: nn.Module, action: str) -> None:
+    """A parametrized module is a subclass of its own, with its weights under other state_dict
+    keys: refused rather than skipped or half-copied."""
+    if parametrize.is_parametrized(module):
+        kind = type(module).__mro__[1].__name__  # the parametrized subclass's base: LSTM, ...
+        names = ", ".join(module.parametrizations)
+        raise ValueError(
+            f"cannot {action} an {kind} with parametrized {names}: remove the "
+            "parametrizations first (torch.nn.utils.parametrize.remove_parametrizations), "
+            f"{action}, then register them on the new module"
+        )
 
 
 def _swap(model: nn.Module, replace, done: dict[int, nn.Module]) -> int:
@@ -55,6 +69,8 @@ def convert(model: nn.Module, *, backend: str = "auto") -> int:
     """
 
     def replace(child: nn.Module) -> nn.Module | None:
+        if isinstance(child, (nn.LSTM, nn.LSTMCell)):
+            _check_unparametrized(child, "convert")
         if type(child) is nn.LSTM:
             return _rebuild(child, LSTM, _LSTM_ARGS, backend=backend)
         if type(child) is nn.LSTMCell:
@@ -69,6 +85,8 @@ def revert(model: nn.Module) -> int:
     with cell options torch lacks (peephole, activations, ...) cannot go back: ValueError."""
 
     def replace(child: nn.Module) -> nn.Module | None:
+        if isinstance(child, (LSTM, LSTMCell)):
+            _check_unparametrized(child, "revert")
         if isinstance(child, (LSTM, LSTMCell)) and child.options_beyond_torch():
             raise ValueError(
                 f"cannot revert {type(child).__name__} with {child.options_beyond_torch()} to "

@@ -62,3 +62,14 @@ def test_revert_refuses_options_torch_lacks():
     assert isinstance(model[0], lstm_triton.LSTM)
     initialised_only = nn.Sequential(lstm_triton.LSTM(3, 4, forget_bias=1.0))
     assert lstm_triton.revert(initialised_only) == 1
+
+
+@pytest.mark.parametrize("direction", ["convert", "revert"])
+def test_a_parametrized_lstm_is_refused_not_skipped(direction):
+    make = torch.nn.LSTM if direction == "convert" else lstm_triton.LSTM
+    model = torch.nn.Sequential(make(3, 4))
+    torch.nn.utils.parametrizations.weight_norm(model[0], "weight_hh_l0")
+    with pytest.raises(
+        ValueError, match=rf"cannot {direction} an LSTM with parametrized weight_hh_l0"
+    ):
+        getattr(lstm_triton, direction)(model)
