@@ -8,6 +8,7 @@ checkpoint, prints where the run and its checkpoints are, and returns cfg.optimi
 SIGTERM exits with status 143 (128 + SIGTERM) after saving checkpoints/preempted.ckpt.
 """
 
+import shlex
 import signal
 import sys
 from typing import Any
@@ -20,6 +21,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from lstm_triton.callbacks import latest_checkpoint
 from lstm_triton.tracking import finish_wandb_on_exit, log_config, report_run
@@ -86,6 +88,15 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
     return value, metrics
 
 
+def missing_value_message(error: MissingMandatoryValue) -> str:
+    """One line for a `???` the run needs and the command line left unset."""
+    example = shlex.join(["python", "experiments/train.py", *sys.argv[1:]])
+    return (
+        f"{error.full_key} has no value: the config leaves it to the command line (???); "
+        f"give it, e.g. {example} {error.full_key}=<value>"
+    )
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     with finish_wandb_on_exit():
@@ -94,6 +105,9 @@ def main(cfg: DictConfig) -> float | None:
         except SIGTERMException:
             # A SystemExit without a code, which would exit 0 as if the run had finished.
             sys.exit(128 + signal.SIGTERM)
+        except MissingMandatoryValue as error:
+            # A SystemExit, which Hydra lets through, instead of its trace of the instantiation.
+            sys.exit(missing_value_message(error))
     return value
 
 

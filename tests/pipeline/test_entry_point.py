@@ -30,6 +30,18 @@ def test_unknown_experiment_on_the_command_line_lists_the_presets(train_cli):
     assert "char_stdlib" in result.stderr and "etth1" in result.stderr
 
 
+def test_a_value_left_to_the_command_line_ends_the_run_with_one_line_naming_it(
+    train_cli, wandb_offline
+):
+    result = train_cli("experiment=char_text", "logger=none")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Error executing job" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("data.corpus.path has no value")
+    assert "python experiments/train.py experiment=char_text logger=none " in last
+    assert last.endswith("data.corpus.path=<value>")
+
+
 def test_triton_backend_runs_through_the_pipeline(compose_train, run_train):
     if os.environ.get("TRITON_INTERPRET") != "1":
         pytest.skip("the Triton kernels run on CPU tensors only under TRITON_INTERPRET=1")
