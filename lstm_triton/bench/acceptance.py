@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from lstm_triton.bench.case import DTYPES
+from lstm_triton.bench.gate import normalized_error
 from lstm_triton.bench.grids import Config
 from lstm_triton.bench.tolerance import assert_within
 from lstm_triton.kernels import schedule
@@ -107,7 +108,6 @@ def _modules(shape: Shape, dtype: torch.dtype, device: torch.device) -> tuple[nn
     )
     if shape.peephole:
         truth = LSTM(shape.input_size, shape.hidden, backend="reference", peephole=True, **options)
-        truth.requires_grad_(True)
         with torch.no_grad():  # torch's init leaves peepholes at zero: make them count
             for name, parameter in truth.named_parameters():
                 if name.startswith("weight_ch"):
@@ -168,9 +168,7 @@ def _compare(actual: dict, truth: dict, dtype: torch.dtype) -> tuple[float, str 
     """(largest normalized error, the first mismatch's account or None)."""
     worst, first = 0.0, None
     for name, expected in truth.items():
-        scale = max(1.0, expected.abs().max().item()) if expected.numel() else 1.0
-        error = (actual[name] - expected).abs().max().item() / scale if expected.numel() else 0.0
-        worst = max(worst, error if error == error else float("inf"))
+        worst = max(worst, normalized_error(actual[name], expected))
         if first is None:
             try:
                 assert_within(actual[name], expected, dtype, name)
@@ -185,12 +183,14 @@ def _against_truth(shape: Shape, name: str, dtype: torch.dtype, device: torch.de
     truth_module, module = _modules(shape, dtype, device)
     module.to(dtype)
     inputs = _inputs(shape, dtype, generator)
-    reference = truth_module(inputs["x"].double(), (inputs["h0"].double(), inputs["c0"].double()))
-    y, (h_n, c_n) = reference
-    grad_out = {
-        key: torch.randn(value.shape, generator=generator)
-        for key, value in {"y": y, "h_n": h_n, "c_n": c_n}.items()
+    directions = 2 if shape.bidirectional else 1
+    states, out = shape.num_layers * directions, shape.proj_size or shape.hidden
+    sizes = {
+        "y": (shape.steps, shape.batch, directions * out),
+        "h_n": (states, shape.batch, out),
+        "c_n": (states, shape.batch, shape.hidden),
     }
+    grad_out = {key: torch.randn(size, generator=generator) for key, size in sizes.items()}
     truth = _run(truth_module, inputs, torch.device("cpu"), torch.float64, grad_out)
     before = schedule.launched[name]
     with schedule.restored():
@@ -261,12 +261,13 @@ def _warm(config: Config, dtype: torch.dtype, device: torch.device) -> Outcome:
     )
     x = torch.randn(WARM_STEPS, config.batch, config.input_size, device=device, dtype=dtype)
     lengths = torch.arange(config.batch) % WARM_STEPS + 1 if config.varlen else None
+    x.requires_grad_()
     ran, refused = [], []
     for name in SCHEDULES:
         with schedule.restored():
             schedule.use(name)
             try:
-                y, _ = module(x.requires_grad_(), lengths=lengths)
+                y, _ = module(x, lengths=lengths)
             except ValueError as error:
                 if "does not fit" not in str(error):
                     raise
