@@ -13,6 +13,18 @@ then bar.sync.
 import triton
 import triton.language as tl
 
+# int32s between two groups' counters: 128 bytes, an L2 line each, so that one group's spinning
+# reads never share a line with another group's atomic adds.
+COUNTER_STRIDE = tl.constexpr(32)
+
+
+@triton.jit
+def group_counter(arrived_ptr):
+    """This program's counter in arrived (D * batch blocks * COUNTER_STRIDE,): the group of
+    programs of its direction and batch rows, which exchange h (dz) every step."""
+    group = tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
+    return arrived_ptr + group * COUNTER_STRIDE
+
 
 @triton.jit
 def grid_barrier(arrived_ptr, target):

@@ -53,7 +53,7 @@ import triton.language as tl
 
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate, activation_slope
-from lstm_triton.kernels.barrier import grid_barrier, straggle
+from lstm_triton.kernels.barrier import grid_barrier, group_counter, straggle
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
@@ -63,8 +63,9 @@ from lstm_triton.kernels.launch import (
 from lstm_triton.kernels.tiles import (
     kept_fractions,
     peephole_tiles,
-    resident_weight_tiles,
+    resident_backward_weights,
     row_lengths,
+    split_k,
     step_tile,
 )
 
@@ -77,25 +78,28 @@ def add_resident_gradient(
     H,
     b_w,
     BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
 ):
-    """b_dr plus dz_next (p_dz: its rows' gate i) times the W tiles b_w, gate by gate over all
-    of K (BLOCK_K >= H): one dz tile over all 4H would take twice the shared memory.
-    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
-    fp64 acc."""
-    o_k = tl.arange(0, BLOCK_K)
-    m_bk = m_b[:, None] & (o_k < H)[None, :]
-    p_dzk = p_dz + o_k[None, :]
+    """b_dr plus dz_next (p_dz: its rows' gate i) times the W tiles b_w, all of K at once in
+    split_k's parts, gate by gate (one dz tile over all 4H would take twice the shared memory),
+    each gate into its own sum: four independent chains of tensor-core instructions, not one
+    four times as long. out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless
+    told, and rejects an fp64 acc."""
+    o_k = split_k(BLOCK_K, K_SPLIT)[:, None, :]
+    p_dzk = p_dz[None, :, :] + o_k
+    m_bk = m_b[None, :, None] & (o_k < H)
     b_wi, b_wf, b_wg, b_wo = b_w
     b_dz = tl.load(p_dzk, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dr = tl.dot(b_dz, b_wi, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_di = tl.dot(b_dz, b_wi, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
     b_dz = tl.load(p_dzk + H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dr = tl.dot(b_dz, b_wf, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_df = tl.dot(b_dz, b_wf, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
     b_dz = tl.load(p_dzk + 2 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dr = tl.dot(b_dz, b_wg, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_dg = tl.dot(b_dz, b_wg, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
     b_dz = tl.load(p_dzk + 3 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    return tl.dot(b_dz, b_wo, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_do = tl.dot(b_dz, b_wo, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    return b_dr + tl.sum((b_di + b_df) + (b_dg + b_do), axis=0)
 
 
 @triton.jit(do_not_specialize=["s", "T", "B"])
@@ -134,6 +138,7 @@ def _lstm_backward_step_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
@@ -177,7 +182,7 @@ def _lstm_backward_step_kernel(
                 )
         else:
             b_dr = add_resident_gradient(
-                b_dr, p_dz, m_b, H, b_w_resident, BLOCK_K, SHARED_LOAD, DOT_PRECISION
+                b_dr, p_dz, m_b, H, b_w_resident, BLOCK_K, K_SPLIT, SHARED_LOAD, DOT_PRECISION
             )
 
     p_g = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
@@ -250,7 +255,7 @@ def _lstm_backward_persistent_kernel(
     dc_ptr,
     dh_keep_ptr,
     dgates_ptr,
-    arrived_ptr,  # (D, batch blocks) int32 zeros: programs of each that finished a step
+    arrived_ptr,  # (D * batch blocks * COUNTER_STRIDE,) int32 zeros: programs that finished a step
     T,
     B,
     H,
@@ -268,6 +273,7 @@ def _lstm_backward_persistent_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
     RESIDENT_W: tl.constexpr,
     STRAGGLER_SPINS: tl.constexpr,
 ):
@@ -280,12 +286,13 @@ def _lstm_backward_persistent_kernel(
     (barrier.straggle, schedule.straggling).
     """
     programs = tl.num_programs(1)
-    arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
+    arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_resident = resident_weight_tiles(w_ptr, T, B, H, H, 1, BLOCK_B, BLOCK_H, BLOCK_K)
+        b_w_resident = resident_backward_weights(w_ptr, H, BLOCK_H, BLOCK_K, K_SPLIT)
     else:
         b_w_resident = None
-    for j in range(1, T - 1):
+    # One stage: a pipelined loop would load step j + 1's dz_next before the barrier.
+    for j in tl.range(1, T - 1, num_stages=1):
         if j > 1:
             grid_barrier(arrived, (j - 1) * programs)
         if STRAGGLER_SPINS > 0:
@@ -327,6 +334,7 @@ def _lstm_backward_persistent_kernel(
             BLOCK_B,
             BLOCK_H,
             BLOCK_K,
+            K_SPLIT,
             ".cg",
         )
 

@@ -64,7 +64,7 @@ import triton.language as tl
 
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate
-from lstm_triton.kernels.barrier import grid_barrier, straggle
+from lstm_triton.kernels.barrier import grid_barrier, group_counter, straggle
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
@@ -72,27 +72,41 @@ from lstm_triton.kernels.launch import (
     zoneout_arguments,
 )
 from lstm_triton.kernels.tiles import (
+    gate_columns,
     kept_fractions,
     peephole_tiles,
-    resident_weight_tiles,
+    resident_forward_weights,
     row_lengths,
+    split_gates,
+    split_k,
     step_tile,
 )
 
 
 @triton.jit
-def add_gate_products(b_z, b_h, b_w, DOT_PRECISION: tl.constexpr):
-    """The four gates' accumulators b_z plus b_h times each gate's W^T tile in b_w.
-    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
-    fp64 acc."""
-    b_zi, b_zf, b_zg, b_zo = b_z
-    b_wi, b_wf, b_wg, b_wo = b_w
-    return (
-        tl.dot(b_h, b_wi, acc=b_zi, input_precision=DOT_PRECISION, out_dtype=b_zi.dtype),
-        tl.dot(b_h, b_wf, acc=b_zf, input_precision=DOT_PRECISION, out_dtype=b_zf.dtype),
-        tl.dot(b_h, b_wg, acc=b_zg, input_precision=DOT_PRECISION, out_dtype=b_zg.dtype),
-        tl.dot(b_h, b_wo, acc=b_zo, input_precision=DOT_PRECISION, out_dtype=b_zo.dtype),
+def add_resident_products(
+    b_z,
+    p_h,
+    m_b,
+    H,
+    b_w,
+    BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
+    SHARED_LOAD: tl.constexpr,
+    DOT_PRECISION: tl.constexpr,
+):
+    """b_z (BLOCK_B, 4 * BLOCK_H) plus h_prev (p_h: its rows) times the resident W^T tile b_w,
+    all of K at once in split_k's parts. out_dtype is the accumulator's: Triton < 3.9 takes
+    fp32 for it unless told, and rejects an fp64 acc."""
+    o_k = split_k(BLOCK_K, K_SPLIT)[:, None, :]
+    b_h = tl.load(
+        p_h[None, :, :] + o_k,
+        mask=m_b[None, :, None] & (o_k < H),
+        other=0.0,
+        cache_modifier=SHARED_LOAD,
     )
+    b_parts = tl.dot(b_h, b_w, input_precision=DOT_PRECISION, out_dtype=b_z.dtype)
+    return b_z + tl.sum(b_parts, axis=0)
 
 
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
@@ -129,6 +143,7 @@ def _lstm_forward_step_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
@@ -148,11 +163,10 @@ def _lstm_forward_step_kernel(
     else:
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
 
-    p_z = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
-    b_zi = tl.load(p_z, mask=m_bh, other=0.0).to(acc_dtype)
-    b_zf = tl.load(p_z + H, mask=m_bh, other=0.0).to(acc_dtype)
-    b_zg = tl.load(p_z + 2 * H, mask=m_bh, other=0.0).to(acc_dtype)
-    b_zo = tl.load(p_z + 3 * H, mask=m_bh, other=0.0).to(acc_dtype)
+    p_row = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G
+    o_j, m_j = gate_columns(H, BLOCK_H)
+    b_z = tl.load(p_row + o_j[None, :], mask=m_b[:, None] & m_j[None, :], other=0.0)
+    b_z = b_z.to(acc_dtype)
 
     if FIRST:
         if HAS_STATE:
@@ -166,30 +180,20 @@ def _lstm_forward_step_kernel(
         # the gates of their first step.
         p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
         if b_w_resident is None:
-            p_w = w_ptr + i_d * G * H + o_h[None, :] * H
+            # W^T tile of the four gates: rows k of h, the program's gate columns.
+            p_w = w_ptr + i_d * G * H + o_j[None, :] * H
             for k in range(0, H, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < H
                 m_hk = m_b[:, None] & m_k[None, :]
                 b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
-                # W^T tile of each gate: rows k of h, columns j of this program's units.
-                p_wk = p_w + o_k[:, None]
-                m_kh = m_k[:, None] & m_h[None, :]
-                b_wi = tl.load(p_wk, mask=m_kh, other=0.0)
-                b_wf = tl.load(p_wk + H * H, mask=m_kh, other=0.0)
-                b_wg = tl.load(p_wk + 2 * H * H, mask=m_kh, other=0.0)
-                b_wo = tl.load(p_wk + 3 * H * H, mask=m_kh, other=0.0)
-                b_zi, b_zf, b_zg, b_zo = add_gate_products(
-                    (b_zi, b_zf, b_zg, b_zo), b_h, (b_wi, b_wf, b_wg, b_wo), DOT_PRECISION
-                )
+                b_w = tl.load(p_w + o_k[:, None], mask=m_k[:, None] & m_j[None, :], other=0.0)
+                b_z = tl.dot(b_h, b_w, acc=b_z, input_precision=DOT_PRECISION, out_dtype=b_z.dtype)
         else:
-            # All of K in one tile, against the W^T tiles loaded before the persistent loop.
-            o_k = tl.arange(0, BLOCK_K)
-            m_hk = m_b[:, None] & (o_k < H)[None, :]
-            b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
-            b_zi, b_zf, b_zg, b_zo = add_gate_products(
-                (b_zi, b_zf, b_zg, b_zo), b_h, b_w_resident, DOT_PRECISION
+            b_z = add_resident_products(
+                b_z, p_h, m_b, H, b_w_resident, BLOCK_K, K_SPLIT, SHARED_LOAD, DOT_PRECISION
             )
+    b_zi, b_zf, b_zg, b_zo = split_gates(b_z, BLOCK_B, BLOCK_H)
 
     if PEEPHOLE:
         b_pi, b_pf, b_po = peephole_tiles(peephole_ptr, i_d, H, o_h, m_h, acc_dtype)
@@ -228,6 +232,7 @@ def _lstm_forward_step_kernel(
 
     gate_dtype = gates_ptr.dtype.element_ty
     m_store = m_bh & b_valid
+    p_z = p_row + o_h[None, :]
     tl.store(p_z, b_i.to(gate_dtype), mask=m_store)
     tl.store(p_z + H, b_f.to(gate_dtype), mask=m_store)
     tl.store(p_z + 2 * H, b_g.to(gate_dtype), mask=m_store)
@@ -249,7 +254,7 @@ def _lstm_forward_persistent_kernel(
     zone_c_ptr,
     y_ptr,
     c_seq_ptr,
-    arrived_ptr,  # (D, batch blocks) int32 zeros: programs of each that finished a step
+    arrived_ptr,  # (D * batch blocks * COUNTER_STRIDE,) int32 zeros: programs that finished a step
     T,
     B,
     H,
@@ -268,6 +273,7 @@ def _lstm_forward_persistent_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
     RESIDENT_W: tl.constexpr,
     STRAGGLER_SPINS: tl.constexpr,
 ):
@@ -280,12 +286,13 @@ def _lstm_forward_persistent_kernel(
     (barrier.straggle, schedule.straggling).
     """
     programs = tl.num_programs(1)
-    arrived = arrived_ptr + tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
+    arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_resident = resident_weight_tiles(w_ptr, T, B, H, 1, H, BLOCK_B, BLOCK_H, BLOCK_K)
+        b_w_resident = resident_forward_weights(w_ptr, H, BLOCK_H, BLOCK_K, K_SPLIT)
     else:
         b_w_resident = None
-    for s in range(1, T):
+    # One stage: a pipelined loop would load step s + 1's h_prev before the barrier.
+    for s in tl.range(1, T, num_stages=1):
         if s > 1:
             grid_barrier(arrived, (s - 1) * programs)
         if STRAGGLER_SPINS > 0:
@@ -325,6 +332,7 @@ def _lstm_forward_persistent_kernel(
             BLOCK_B,
             BLOCK_H,
             BLOCK_K,
+            K_SPLIT,
             ".cg",
         )
 

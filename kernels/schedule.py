@@ -8,7 +8,8 @@
                 runs programs one by one, one program per direction). Each step reads the
                 program's slice of W again, from L2.
     resident    persistent, with the program's slice of W (the four gates' tiles of 16 units
-                over all of K) loaded into shared memory once, before the loop over steps. On
+                over all of K) loaded into shared memory once, before the loop over steps, and
+                each step's product split along K over the warps (tiles.split_k). On
                 the GPU for fp16/bf16 and hidden sizes that are multiples of 16 up to 1024,
                 where the sm_90 compile of both kernels uses no local memory, and shared memory
                 within resident_shared_bytes (tests/kernels/compile_for_gpu.py checks both);
@@ -26,11 +27,12 @@ import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import triton
 
+from lstm_triton.kernels.barrier import COUNTER_STRIDE
 from lstm_triton.kernels.contract import Cell, dot_precision
 from lstm_triton.kernels.launch import INTERPRETED, block_sizes, cell_constexprs
 
@@ -40,6 +42,7 @@ ENVIRONMENT_VARIABLE = "LSTM_TRITON_RECURRENCE"
 launched: Counter[str] = Counter()
 _chosen: str | None = None
 _straggler_spins = 0
+_planned_gpu: Any = None
 
 
 def _checked(name: str, source: str) -> str:
@@ -81,6 +84,20 @@ def straggling(spins: int) -> Iterator[None]:
         _straggler_spins = saved
 
 
+@contextlib.contextmanager
+def planning_for(properties: Any) -> Iterator[None]:
+    """Within it, misfit holds grids and shared memory against `properties` (anything with
+    torch's multi_processor_count and shared_memory_per_block_optin) instead of the tensors'
+    device: the cost model (lstm_triton/bench/cost.py) plans a named GPU's launches on meta
+    tensors, where there is no GPU. Process-wide, like use()."""
+    global _planned_gpu
+    saved, _planned_gpu = _planned_gpu, properties
+    try:
+        yield
+    finally:
+        _planned_gpu = saved
+
+
 def requested() -> str:
     if _chosen is not None:
         return _chosen
@@ -92,6 +109,7 @@ class Tiling(NamedTuple):
     block_h: int
     block_k: int  # the persistent kernel's; the step kernel's launches take min(block_k, block_h)
     num_warps: int  # the persistent kernel's
+    k_split: int  # the resident products' parts of K, one per warp (or pair), see tiles.split_k
 
 
 RESIDENT_DTYPES = (torch.float16, torch.bfloat16)
@@ -102,22 +120,29 @@ def tiling(name: str, batch: int, hidden: int) -> Tiling:
     """The tiles of schedule `name`. In the interpreter the persistent ones take one tile over
     the whole batch and hidden size, so that each barrier group has a single program. resident
     takes all of K (>= H) in one tile, with 16 rows and units (the least tl.dot takes) to keep
-    W's slice small, and 8 warps past K = 512, where 4 spill registers."""
+    W's slice small, split over the warps (tiles.split_k), 8 of them past K = 512 to keep each
+    warp's chain of tensor-core instructions short."""
     block_k = max(16, triton.next_power_of_2(hidden))
     if name == "stepwise" or (name == "persistent" and not INTERPRETED):
-        return Tiling(*block_sizes(batch, hidden), num_warps=4)
+        return Tiling(*block_sizes(batch, hidden), num_warps=4, k_split=1)
     if name not in ("persistent", "resident"):
         raise ValueError(f"tiling: expected stepwise, persistent or resident, got {name!r}")
     if INTERPRETED:
         block_b = max(16, triton.next_power_of_2(batch))
-        return Tiling(block_b, block_k, block_k if name == "resident" else min(block_k, 32), 4)
-    return Tiling(16, 16, block_k, 8 if block_k > 512 else 4)
+        if name == "persistent":
+            return Tiling(block_b, block_k, min(block_k, 32), 4, k_split=1)
+        return Tiling(block_b, block_k, block_k, 4, k_split=min(4, block_k // 16))
+    num_warps = 8 if block_k > 512 else 4
+    # tl.dot takes K >= 16 a part.
+    return Tiling(16, 16, block_k, num_warps, k_split=min(num_warps, block_k // 16))
 
 
 def resident_shared_bytes(tiles: Tiling, dtype: torch.dtype) -> int:
-    """Shared memory of the resident kernels a program, at most: W's four tiles, one tile of h
-    (dz), and an fp32 output tile of scratch for layout conversions (what small H needs on top)."""
-    operands = (4 * tiles.block_h + tiles.block_b) * tiles.block_k * dtype.itemsize
+    """Shared memory of the resident kernels a program, at most: W's four tiles, two tiles of
+    dz (the backward loads the next gate's while the tensor cores take one; the forward's one
+    tile of h takes less), and an fp32 output tile of scratch for layout conversions (what
+    small H needs on top)."""
+    operands = (4 * tiles.block_h + 2 * tiles.block_b) * tiles.block_k * dtype.itemsize
     return operands + tiles.block_b * tiles.block_h * 4
 
 
@@ -144,7 +169,7 @@ def misfit(
             f"batch {batch}, hidden {hidden} make {per_direction} {size} a direction, the "
             "interpreter runs 1"
         )
-    properties = torch.cuda.get_device_properties(device)
+    properties = _planned_gpu or torch.cuda.get_device_properties(device)
     programs, limit = per_direction * directions, properties.multi_processor_count
     if programs > limit:
         return (
@@ -190,7 +215,7 @@ class LaunchPlan(NamedTuple):
     grid: tuple[int, int, int]
     shared: dict  # the scalar and constexpr arguments of both kernels of a recurrence
     step: dict  # the step kernel's own: its K chunk
-    loop: dict  # the persistent kernel's own: its K chunk, RESIDENT_W, STRAGGLER_SPINS, warps
+    loop: dict  # the persistent kernel's: K chunk and split, RESIDENT_W, STRAGGLER_SPINS, warps
 
 
 def plan(
@@ -224,9 +249,10 @@ def plan(
     )
     # The step kernel's launches stream W in chunks whatever the schedule: all of K in one
     # tile, double-buffered, would overflow shared memory there.
-    step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h))
+    step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h), K_SPLIT=1)
     loop = dict(
         BLOCK_K=tiles.block_k,
+        K_SPLIT=tiles.k_split,
         RESIDENT_W=name == "resident",
         STRAGGLER_SPINS=_straggler_spins,
         num_warps=tiles.num_warps,
@@ -236,5 +262,7 @@ def plan(
 
 
 def barrier_counters(grid: tuple[int, int, int], device: torch.device) -> torch.Tensor:
-    """Zeroed counters of a persistent launch, one per barrier group: (direction, batch block)."""
-    return torch.zeros(grid[0] * grid[2], dtype=torch.int32, device=device)
+    """Zeroed counters of a persistent launch, one per barrier group (direction, batch block),
+    each on its own L2 line (barrier.group_counter)."""
+    stride = COUNTER_STRIDE.value
+    return torch.zeros(grid[0] * grid[2] * stride, dtype=torch.int32, device=device)

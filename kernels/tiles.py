@@ -62,33 +62,71 @@ def kept_fractions(
 
 
 @triton.jit
-def gate_weight_tiles(w_ptr, i_d, H, o_k, m_k, o_h, m_h, stride_k, stride_h):
-    """The four gates' tiles (K, BLOCK_H) of W (D, 4H, H), gate rows in order i, f, g, o:
-    element [k, j] of a gate at offset o_k[k] * stride_k + o_h[j] * stride_h inside the gate's
-    H x H block. The forward reads W^T (strides 1, H), the backward W (H, 1)."""
-    p_w = w_ptr + i_d * 4 * H * H + o_k[:, None] * stride_k + o_h[None, :] * stride_h
-    m_kh = m_k[:, None] & m_h[None, :]
-    b_wi = tl.load(p_w, mask=m_kh, other=0.0)
-    b_wf = tl.load(p_w + H * H, mask=m_kh, other=0.0)
-    b_wg = tl.load(p_w + 2 * H * H, mask=m_kh, other=0.0)
-    b_wo = tl.load(p_w + 3 * H * H, mask=m_kh, other=0.0)
-    return b_wi, b_wf, b_wg, b_wo
+def gate_columns(H, BLOCK_H: tl.constexpr):
+    """-> o_j, m_j (4 * BLOCK_H,): the program's four gates as one tile of columns, unit-major
+    (column 4u + g is gate g of unit u, gates in order i, f, g, o), as offsets into a row of the
+    4H gate values, with their bounds mask. One product over this tile spreads the warps over
+    its 4 * BLOCK_H columns; four 16-column products would each run on every warp."""
+    o_j = tl.arange(0, 4 * BLOCK_H)
+    o_unit = tl.program_id(1).to(tl.int64) * BLOCK_H + o_j // 4
+    return (o_j % 4) * H + o_unit, o_unit < H
 
 
 @triton.jit
-def resident_weight_tiles(
+def split_gates(b_z, BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr):
+    """(BLOCK_B, 4 * BLOCK_H) unit-major gate columns (gate_columns) -> the four gates' tiles
+    (BLOCK_B, BLOCK_H): i, f, g, o."""
+    b_ig, b_fo = tl.split(tl.reshape(b_z, (BLOCK_B, BLOCK_H, 2, 2)))
+    b_i, b_g = tl.split(b_ig)
+    b_f, b_o = tl.split(b_fo)
+    return b_i, b_f, b_g, b_o
+
+
+@triton.jit
+def split_k(BLOCK_K: tl.constexpr, K_SPLIT: tl.constexpr):
+    """(K_SPLIT, BLOCK_K // K_SPLIT) offsets along K, part p holding p * BLOCK_K // K_SPLIT on:
+    the resident products take all of K at once as K_SPLIT batched products, one per warp (or
+    pair of warps), summed after. Split, each warp's chain of dependent tensor-core
+    instructions is K_SPLIT times shorter, and no two warps compute the same tile."""
+    PART: tl.constexpr = BLOCK_K // K_SPLIT
+    return tl.arange(0, K_SPLIT)[:, None] * PART + tl.arange(0, PART)[None, :]
+
+
+@triton.jit
+def resident_forward_weights(
     w_ptr,
-    T,
-    B,
     H,
-    stride_k,
-    stride_h,
-    BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
 ):
-    """The program's gate_weight_tiles over all of K (BLOCK_K >= H), which the persistent
-    kernels load once, before their loop over steps (the resident schedule, see schedule.py)."""
-    i_d, _, _, o_h, _, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
-    o_k = tl.arange(0, BLOCK_K)
-    return gate_weight_tiles(w_ptr, i_d, H, o_k, o_k < H, o_h, m_h, stride_k, stride_h)
+    """(K_SPLIT, BLOCK_K // K_SPLIT, 4 * BLOCK_H): W^T of W (D, 4H, H) over all of K
+    (BLOCK_K >= H) in split_k's parts, against the program's gate_columns, which the forward
+    persistent kernel loads once, before its loop over steps (the resident schedule)."""
+    o_j, m_j = gate_columns(H, BLOCK_H)
+    o_k = split_k(BLOCK_K, K_SPLIT)[:, :, None]
+    p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_j[None, None, :] * H + o_k
+    return tl.load(p_w, mask=(o_k < H) & m_j[None, None, :], other=0.0)
+
+
+@triton.jit
+def resident_backward_weights(
+    w_ptr,
+    H,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    K_SPLIT: tl.constexpr,
+):
+    """The four gates' tiles (K_SPLIT, BLOCK_K // K_SPLIT, BLOCK_H) of W (D, 4H, H) over all
+    of K (BLOCK_K >= H), in split_k's parts, for the program's units: element [p, k, j] of
+    gate g is W[d, g H + k_p, unit j]. The backward persistent kernel loads them once, before
+    its loop over steps (the resident schedule)."""
+    o_h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
+    o_k = split_k(BLOCK_K, K_SPLIT)[:, :, None]
+    p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_k * H + o_h[None, None, :]
+    m_w = (o_k < H) & (o_h < H)[None, None, :]
+    b_wi = tl.load(p_w, mask=m_w, other=0.0)
+    b_wf = tl.load(p_w + H * H, mask=m_w, other=0.0)
+    b_wg = tl.load(p_w + 2 * H * H, mask=m_w, other=0.0)
+    b_wo = tl.load(p_w + 3 * H * H, mask=m_w, other=0.0)
+    return b_wi, b_wf, b_wg, b_wo

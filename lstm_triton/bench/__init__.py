@@ -12,4 +12,7 @@ report     CSV columns and I/O; the markdown table and the speed-up plot, from t
 tolerance  the test suite's tolerance table, shared with the GPU check
 acceptance the GPU check's correctness items (experiments/gpu_check.py)
 watchdog   runs named items in child processes under a budget: a hang costs one item
+launches   the recurrence kernels' launches recorded on meta tensors, compiled for a named GPU
+sass       what a warp issues in one step, counted in the compiled kernel's SASS
+cost       the static cost model: one step's counts priced, per schedule (kernel_cost.py)
 """

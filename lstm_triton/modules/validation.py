@@ -123,7 +123,8 @@ def check_cell_input(
 def check_lengths(
     lengths: object, input: torch.Tensor, *, batched: bool, batch_first: bool
 ) -> torch.Tensor:
-    """lengths must be B integers in [1, T], on the CPU or on the input's device."""
+    """lengths must be B integers in [1, T], on the CPU or on the input's device (checked there,
+    without a synchronisation)."""
     if not batched:
         raise ValueError(
             f"lengths needs a batched input, got an unbatched one of shape {tuple(input.shape)}"
@@ -145,6 +146,12 @@ def check_lengths(
             f"lengths must be on the cpu or on the input's device {input.device}, got "
             f"{lengths.device}"
         )
+    if lengths.device.type != "cpu":
+        # Reading the values would wait for the GPU: a bad length stops the stream instead
+        # (a device-side assert, reported at the next synchronisation).
+        in_range = ((lengths >= 1) & (lengths <= steps)).all()
+        torch._assert_async(in_range, f"lengths must be in [1, T={steps}], the input's steps")
+        return lengths
     shortest, longest = int(lengths.min()), int(lengths.max())
     if torch.compiler.is_compiling():
         # Values are unknown while tracing: the graph asserts them when it runs (a RuntimeError;

@@ -11,7 +11,9 @@ on the GPU, at hidden sizes where that tiling changes (16, 512, 1024), with ever
 and with torch's cell, in fp16 and bf16: their cubins must use no local memory (cuobjdump's
 STACK: no register spills) and no more shared memory than schedule.resident_shared_bytes, which
 the schedule holds against the GPU's. (Their step kernels' launches take the 16 x 16 x 16 tiles
-compiled above.)
+compiled above.) No persistent kernel's loop over steps may carry an async copy or a shared
+memory buffer from one step into the next: that is a load of the next step's h (dz) issued
+before the barrier that makes it valid.
 Prints one line a failure, its reason indented below it, and exits 1 if there was one.
 """
 
@@ -24,6 +26,7 @@ import traceback
 from pathlib import Path
 
 import triton
+import triton.language as tl
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource, CompilationError
 
@@ -176,6 +179,43 @@ def stack_bytes(cubin: bytes) -> int:
     return int(re.search(r"STACK:(\d+)", usage).group(1))
 
 
+def prefetch_across_steps(ttgir: str) -> str | None:
+    """The header of a persistent kernel's loop over steps (its outermost scf.for) when it
+    carries an async copy's token or a shared memory buffer into the next step, else None."""
+    for line in ttgir.splitlines():
+        if "scf.for" in line:
+            return line.strip() if "async.token" in line or "memdesc" in line else None
+    return None
+
+
+@triton.jit
+def _step_loop_kernel(x_ptr, w_ptr, y_ptr, T, STAGES: tl.constexpr):
+    """A loop over steps whose loads do not depend on the step before: Triton pipelines it
+    unless told one stage, which is what prefetch_across_steps must tell apart."""
+    o = tl.arange(0, 16)
+    b_w = tl.load(w_ptr + o[:, None] * 16 + o[None, :])
+    for t in tl.range(0, T, num_stages=STAGES):
+        b_x = tl.load(x_ptr + t * 256 + o[:, None] * 16 + o[None, :])
+        tl.store(y_ptr + t * 256 + o[:, None] * 16 + o[None, :], tl.dot(b_x, b_w))
+
+
+def detector_failures(capability: int) -> list[str]:
+    """prefetch_across_steps against a loop known to prefetch and the same loop held to one
+    stage."""
+    signature = {"x_ptr": "*fp16", "w_ptr": "*fp16", "y_ptr": "*fp32", "T": "i32"}
+    found = {
+        stages: prefetch_across_steps(
+            compile_kernel(_step_loop_kernel, signature, {"STAGES": stages}, capability, True).asm[
+                "ttgir"
+            ]
+        )
+        for stages in (1, 3)
+    }
+    if found[1] is None and found[3] is not None:
+        return []
+    return [f"sm_{capability} prefetch_across_steps misjudges a known loop: {found}"]
+
+
 def resident_failures(capability: int) -> list[str]:
     """The resident kernels at the GPU tiling for the dtypes it runs: no spills, shared memory
     within the schedule's estimate."""
@@ -190,7 +230,8 @@ def resident_failures(capability: int) -> list[str]:
         tiles = tiling("resident", 16, hidden)
         _, persistent, _, backward_persistent = signatures(dtype, options[3])
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
-        flags = {**constexprs(*options, blocks), "RESIDENT_W": True, "STRAGGLER_SPINS": 0}
+        flags = {**constexprs(*options, blocks), "K_SPLIT": tiles.k_split, "RESIDENT_W": True}
+        flags["STRAGGLER_SPINS"] = 0
         budget = resident_shared_bytes(tiles, DTYPES[dtype])
         for kernel, signature in (
             (_lstm_forward_persistent_kernel, persistent),
@@ -205,6 +246,9 @@ def resident_failures(capability: int) -> list[str]:
                 failures.append(f"{name}:\n{failure_reason(error)}")
                 continue
             spilled, shared = stack_bytes(compiled.asm["cubin"]), compiled.metadata.shared
+            prefetch = prefetch_across_steps(compiled.asm["ttgir"])
+            if prefetch:
+                failures.append(f"{name}: the loop over steps prefetches: {prefetch}")
             if spilled or shared > budget:
                 failures.append(
                     f"{name}: {spilled} bytes of stack, {shared} of shared memory (the "
@@ -231,25 +275,34 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ):
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
-        step = {"b_w_resident": None, "FIRST": first, "SHARED_LOAD": ""}
+        step = {"b_w_resident": None, "FIRST": first, "K_SPLIT": 1, "SHARED_LOAD": ""}
         kernels = [
             (_lstm_forward_step_kernel, forward, step),
             (_lstm_backward_step_kernel, backward, {**step, "LAST": not first}),
         ]
         if not first:
             # The GPU check's straggler (schedule.straggling) compiled in one dtype.
-            streamed = {"RESIDENT_W": False, "STRAGGLER_SPINS": 64 if dtype == "fp16" else 0}
+            streamed = {"K_SPLIT": 1, "RESIDENT_W": False}
+            streamed["STRAGGLER_SPINS"] = 64 if dtype == "fp16" else 0
             kernels.append((_lstm_forward_persistent_kernel, persistent, streamed))
             kernels.append((_lstm_backward_persistent_kernel, backward_persistent, streamed))
         for kernel, signature, steps in kernels:
+            name = f"sm_{capability} {kernel.__name__} {dtype} aligned={aligned}"
             try:
-                compile_kernel(kernel, signature, {**steps, **flags}, capability, aligned)
+                constants = {**steps, **flags}
+                compiled = compile_kernel(kernel, signature, constants, capability, aligned)
             except Exception as error:  # every failure is reported, then the exit code
                 failures += 1
-                name = f"sm_{capability} {kernel.__name__} {dtype} aligned={aligned}"
                 print(f"{name} {steps} {flags}:\n{failure_reason(error)}")
+                continue
+            prefetch = "persistent" in kernel.__name__ and prefetch_across_steps(
+                compiled.asm["ttgir"]
+            )
+            if prefetch:
+                failures += 1
+                print(f"{name} {steps} {flags}: the loop over steps prefetches: {prefetch}")
     for capability in capabilities:
-        for failure in resident_failures(capability):
+        for failure in detector_failures(capability) + resident_failures(capability):
             failures += 1
             print(failure)
     return 1 if failures else 0

@@ -114,3 +114,18 @@ def test_strided_lengths_read_as_their_values(backend, backend_device):
     strided, _ = ours(x, lengths=every_other)
     dense, _ = ours(x, lengths=every_other.contiguous())
     torch.testing.assert_close(strided, dense, rtol=0, atol=0)
+
+
+@pytest.mark.gpu
+def test_lengths_on_the_gpu_cost_no_synchronisation():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    ours, _ = models("triton", "cuda")
+    x = torch.randn(7, 4, 3, device="cuda")
+    lengths = torch.tensor(LENGTHS, device="cuda")
+    ours(x, lengths=lengths)  # compiles the kernels first
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        ours(x, lengths=lengths)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
