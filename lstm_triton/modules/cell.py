@@ -29,6 +29,7 @@ class LSTMCell(NotScriptable, Options, nn.LSTMCell):
         *,
         backend: str = "auto",
         forget_bias: float | None = None,
+        chrono_init: float | None = None,
         peephole: bool = False,
         activations: Sequence[str] | None = None,
         recurrent_dropout: float = 0.0,
@@ -38,6 +39,7 @@ class LSTMCell(NotScriptable, Options, nn.LSTMCell):
         self._set_options(
             backend=backend,
             forget_bias=forget_bias,
+            chrono_init=chrono_init,
             peephole=peephole,
             activations=activations,
             recurrent_dropout=recurrent_dropout,

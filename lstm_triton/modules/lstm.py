@@ -24,8 +24,9 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
     Additions, keyword-only and off by default: `backend`, "auto" (torch's own LSTM where
     torch can run the call, else the kernels on CUDA; ops/dispatch.py), "triton" (the kernels;
     CPU tensors only under TRITON_INTERPRET=1), "native" (torch's own: cuDNN or ATen) or
-    "reference" (a plain PyTorch step loop); the cell options forget_bias, peephole,
-    activations and recurrent_dropout (modules/options.py); and `lengths` in forward.
+    "reference" (a plain PyTorch step loop); the cell options forget_bias, chrono_init,
+    peephole, activations, recurrent_dropout and zoneout (modules/options.py); and `lengths`
+    in forward.
 
     Shapes (D = 2 if bidirectional else 1, P = proj_size or hidden_size): input (T, B, I), or
     (B, T, I) with batch_first, or (T, I) unbatched, or a PackedSequence; hx = (h0, c0) with
@@ -56,6 +57,7 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
         *,
         backend: str = "auto",
         forget_bias: float | None = None,
+        chrono_init: float | None = None,
         peephole: bool = False,
         activations: Sequence[str] | None = None,
         recurrent_dropout: float = 0.0,
@@ -78,6 +80,7 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
         self._set_options(
             backend=backend,
             forget_bias=forget_bias,
+            chrono_init=chrono_init,
             peephole=peephole,
             activations=activations,
             recurrent_dropout=recurrent_dropout,

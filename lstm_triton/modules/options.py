@@ -5,6 +5,11 @@
 Cell options (with all off, the module computes exactly what torch's does):
 - forget_bias: the forget gate's bias starts at this value (Keras' unit_forget_bias is 1.0):
   bias_ih's forget slice is set to it and bias_hh's to zero, the rest initialised as torch does.
+- chrono_init: T_max, the longest dependency the task has, in steps (Tallec & Ollivier 2018,
+  "Can recurrent neural networks warp time?", Section 4): each unit's forget-gate bias is
+  log(u), u ~ U[1, T_max - 1], and its input-gate bias is -log(u); bias_ih holds them and
+  bias_hh's two slices are zero, so the sum is the paper's single bias. Unit k then forgets
+  with a time constant of about u_k steps at the start of training. Not with forget_bias.
 - peephole: cell-state weights on the gates (Gers & Schmidhuber; BNNS' cell weights):
   i and f see p * c_prev, o sees p * c_t; parameters weight_ch_l{k}[_reverse] (3, hidden_size)
   for i, f, o.
@@ -48,6 +53,26 @@ def check_probability(value: float, name: str) -> float:
     return float(value)
 
 
+def check_chrono_init(chrono_init: float | None, forget_bias: float | None, bias: bool):
+    if chrono_init is None:
+        return None
+    if isinstance(chrono_init, bool) or not isinstance(chrono_init, (int, float)):
+        raise TypeError(f"chrono_init must be a number of steps (T_max), got {chrono_init!r}")
+    if not chrono_init > 2:
+        raise ValueError(
+            "chrono_init is T_max, the longest dependency in steps, and draws u from "
+            f"U[1, T_max - 1], so it must be > 2, got {chrono_init!r}"
+        )
+    if not bias:
+        raise ValueError("chrono_init needs bias=True, got bias=False")
+    if forget_bias is not None:
+        raise ValueError(
+            "chrono_init sets the forget-gate bias itself; pass forget_bias or chrono_init, "
+            f"got forget_bias={forget_bias!r} and chrono_init={chrono_init!r}"
+        )
+    return float(chrono_init)
+
+
 def check_zoneout(zoneout: float | Sequence[float]) -> tuple[float, float]:
     pair = (zoneout, zoneout) if isinstance(zoneout, (int, float)) else tuple(zoneout)
     if len(pair) != 2:
@@ -76,6 +101,7 @@ class Options:
         *,
         backend: str,
         forget_bias: float | None,
+        chrono_init: float | None,
         peephole: bool,
         activations: Sequence[str] | None,
         recurrent_dropout: float,
@@ -88,6 +114,7 @@ class Options:
         if forget_bias is not None and not self.bias:
             raise ValueError("forget_bias needs bias=True, got bias=False")
         self.forget_bias = forget_bias
+        self.chrono_init = check_chrono_init(chrono_init, forget_bias, self.bias)
         self.peephole = bool(peephole)
         self.activations = check_activations(activations)
         self.recurrent_dropout = check_probability(recurrent_dropout, "recurrent_dropout")
@@ -102,11 +129,11 @@ class Options:
         for name in self._peephole_names:
             weight = torch.empty(3, self.hidden_size, device=device, dtype=dtype)
             self.register_parameter(name, nn.Parameter(nn.init.uniform_(weight, -bound, bound)))
-        self._init_forget_bias()
+        self._init_gate_biases()
 
     def options_beyond_torch(self) -> list[str]:
         """The cell options that are on and that torch.nn.LSTM has no equivalent of
-        (forget_bias only initialises torch's own parameters)."""
+        (forget_bias and chrono_init only initialise torch's own parameters)."""
         options = {
             "peephole": self.peephole,
             "activations": self.activations != DEFAULT_ACTIVATIONS,
@@ -133,25 +160,34 @@ class Options:
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        self._init_forget_bias()
+        self._init_gate_biases()
 
     @torch.no_grad()
-    def _init_forget_bias(self) -> None:
+    def _init_gate_biases(self) -> None:
         # RNNBase.__init__ resets parameters before the options exist.
         forget_bias = getattr(self, "forget_bias", None)
-        if forget_bias is None:
+        chrono_init = getattr(self, "chrono_init", None)
+        if forget_bias is None and chrono_init is None:
             return
-        forget = slice(self.hidden_size, 2 * self.hidden_size)
+        H = self.hidden_size
+        input_gate, forget_gate = slice(0, H), slice(H, 2 * H)
         for name, parameter in self.named_parameters():
-            if name.startswith("bias_ih"):
-                parameter[forget] = forget_bias
-            elif name.startswith("bias_hh"):
-                parameter[forget] = 0.0
+            if name.startswith("bias_hh"):
+                parameter[forget_gate] = 0.0
+                if chrono_init is not None:
+                    parameter[input_gate] = 0.0
+            elif name.startswith("bias_ih") and chrono_init is None:
+                parameter[forget_gate] = forget_bias
+            elif name.startswith("bias_ih"):
+                u = torch.empty(H, device=parameter.device).uniform_(1.0, chrono_init - 1.0)
+                parameter[forget_gate] = u.log()
+                parameter[input_gate] = -u.log()
 
     def extra_repr(self) -> str:
         options = {
             "backend": (self._backend, "auto"),
             "forget_bias": (self.forget_bias, None),
+            "chrono_init": (self.chrono_init, None),
             "peephole": (self.peephole, False),
             "activations": (self.activations, DEFAULT_ACTIVATIONS),
             "recurrent_dropout": (self.recurrent_dropout, 0.0),
