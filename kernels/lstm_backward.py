@@ -380,6 +380,7 @@ def lstm_backward_recurrence(
         has_state=c0 is not None,
         has_lengths=lengths is not None,
         cell=cell,
+        backward=True,
     )
     tensors = dict(
         dy_ptr=dy,

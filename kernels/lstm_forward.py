@@ -378,6 +378,7 @@ def lstm_forward_recurrence(
         has_state=c0 is not None,
         has_lengths=lengths is not None,
         cell=cell,
+        backward=False,
     )
     tensors = dict(
         gates_ptr=gates,

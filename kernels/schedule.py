@@ -109,7 +109,12 @@ class Tiling(NamedTuple):
     block_h: int
     block_k: int  # the persistent kernel's; the step kernel's launches take min(block_k, block_h)
     num_warps: int  # the persistent kernel's
-    k_split: int  # the resident products' parts of K, one per warp (or pair), see tiles.split_k
+    # The resident products' parts of K (tiles.split_k), forward and backward: the forward's
+    # 4 x 16 gate columns split 4 ways and over pairs of warps (past 4 warps) need half the
+    # shared memory traffic to sum that 8 would; the backward's 16 columns split 8 ways keep
+    # its four chains short.
+    forward_k_split: int
+    backward_k_split: int
 
 
 RESIDENT_DTYPES = (torch.float16, torch.bfloat16)
@@ -124,17 +129,21 @@ def tiling(name: str, batch: int, hidden: int) -> Tiling:
     warp's chain of tensor-core instructions short."""
     block_k = max(16, triton.next_power_of_2(hidden))
     if name == "stepwise" or (name == "persistent" and not INTERPRETED):
-        return Tiling(*block_sizes(batch, hidden), num_warps=4, k_split=1)
+        return Tiling(
+            *block_sizes(batch, hidden), num_warps=4, forward_k_split=1, backward_k_split=1
+        )
     if name not in ("persistent", "resident"):
         raise ValueError(f"tiling: expected stepwise, persistent or resident, got {name!r}")
     if INTERPRETED:
         block_b = max(16, triton.next_power_of_2(batch))
         if name == "persistent":
-            return Tiling(block_b, block_k, min(block_k, 32), 4, k_split=1)
-        return Tiling(block_b, block_k, block_k, 4, k_split=min(4, block_k // 16))
+            return Tiling(block_b, block_k, min(block_k, 32), 4, 1, 1)
+        parts = min(4, block_k // 16)
+        return Tiling(block_b, block_k, block_k, 4, parts, parts)
     num_warps = 8 if block_k > 512 else 4
     # tl.dot takes K >= 16 a part.
-    return Tiling(16, 16, block_k, num_warps, k_split=min(num_warps, block_k // 16))
+    parts = block_k // 16
+    return Tiling(16, 16, block_k, num_warps, min(4, parts), min(num_warps, parts))
 
 
 def resident_shared_bytes(tiles: Tiling, dtype: torch.dtype) -> int:
@@ -226,9 +235,11 @@ def plan(
     has_state: bool,
     has_lengths: bool,
     cell: Cell,
+    backward: bool,
 ) -> LaunchPlan:
     """The schedule (a persistent one only where the persistent kernel has steps to take), the
-    grid and the non-tensor arguments of a recurrence over gates (T, B, D*4H)."""
+    grid and the non-tensor arguments of a recurrence over gates (T, B, D*4H), the forward's
+    or (backward) the backward's."""
     T, B, DG = gates.shape
     D = DG // (4 * hidden)
     name = "stepwise"
@@ -252,7 +263,7 @@ def plan(
     step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h), K_SPLIT=1)
     loop = dict(
         BLOCK_K=tiles.block_k,
-        K_SPLIT=tiles.k_split,
+        K_SPLIT=tiles.backward_k_split if backward else tiles.forward_k_split,
         RESIDENT_W=name == "resident",
         STRAGGLER_SPINS=_straggler_spins,
         num_warps=tiles.num_warps,

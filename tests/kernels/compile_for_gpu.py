@@ -230,17 +230,17 @@ def resident_failures(capability: int) -> list[str]:
         tiles = tiling("resident", 16, hidden)
         _, persistent, _, backward_persistent = signatures(dtype, options[3])
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
-        flags = {**constexprs(*options, blocks), "K_SPLIT": tiles.k_split, "RESIDENT_W": True}
-        flags["STRAGGLER_SPINS"] = 0
+        flags = {**constexprs(*options, blocks), "RESIDENT_W": True, "STRAGGLER_SPINS": 0}
         budget = resident_shared_bytes(tiles, DTYPES[dtype])
-        for kernel, signature in (
-            (_lstm_forward_persistent_kernel, persistent),
-            (_lstm_backward_persistent_kernel, backward_persistent),
+        for kernel, signature, parts in (
+            (_lstm_forward_persistent_kernel, persistent, tiles.forward_k_split),
+            (_lstm_backward_persistent_kernel, backward_persistent, tiles.backward_k_split),
         ):
             name = f"sm_{capability} {kernel.__name__} resident {dtype} H={hidden} {options}"
             try:
+                constants = {**flags, "K_SPLIT": parts}
                 compiled = compile_kernel(
-                    kernel, signature, flags, capability, True, tiles.num_warps
+                    kernel, signature, constants, capability, True, tiles.num_warps
                 )
             except Exception as error:  # every failure is reported, then the exit code
                 failures.append(f"{name}:\n{failure_reason(error)}")
