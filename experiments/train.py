@@ -3,9 +3,11 @@
 Seeds everything, builds the data module, the task (sized by the data: model_dims()),
 callbacks, loggers and trainer from conf/, fits (resuming from ckpt_path when given, else from
 the newest checkpoint already in the run's folder, as a requeued job finds it), tests the best
-checkpoint, prints where the run and its checkpoints are, and returns cfg.optimized_metric
-(the best value the checkpoint callback saw, else the last one) for sweeps. A run stopped by
-SIGTERM exits with status 143 (128 + SIGTERM) after saving checkpoints/preempted.ckpt.
+checkpoint, prints where the run, its media and its checkpoints are, and returns
+cfg.optimized_metric (the best value the checkpoint callback saw, else the last one) for sweeps.
+A run stopped by SIGTERM exits with status 143 (128 + SIGTERM) after saving
+checkpoints/preempted.ckpt; one stopped by a non-finite loss exits with status 1 and its one
+line.
 """
 
 import shlex
@@ -19,11 +21,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from lstm_triton.callbacks import latest_checkpoint
+from lstm_triton.callbacks import NonFiniteLossError, latest_checkpoint, media_files
 from lstm_triton.tracking import finish_wandb_on_exit, log_config, report_run
 
 
@@ -84,7 +87,7 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
         trainer.test(model, datamodule=datamodule, ckpt_path=test_ckpt)
         metrics.update(trainer.callback_metrics)
     metrics = {name: float(metric) for name, metric in metrics.items()}
-    report_run(trainer, metrics, cfg.optimized_metric, value)
+    report_run(trainer, metrics, cfg.optimized_metric, value, media_files(trainer))
     return value, metrics
 
 
@@ -105,6 +108,10 @@ def main(cfg: DictConfig) -> float | None:
         except SIGTERMException:
             # A SystemExit without a code, which would exit 0 as if the run had finished.
             sys.exit(128 + signal.SIGTERM)
+        except NonFiniteLossError as error:
+            # Its message is the run's last line (why and where the checkpoints are), from
+            # process 0; Lightning's frames around it would say nothing more.
+            sys.exit(str(error) if rank_zero_only.rank == 0 else 1)
         except MissingMandatoryValue as error:
             # A SystemExit, which Hydra lets through, instead of its trace of the instantiation.
             sys.exit(missing_value_message(error))

@@ -78,7 +78,6 @@ TINY_MAIN_JOB = (
     "model.lstm.hidden_size=8",
     "model.lstm.backend=native",
     "callbacks.text_samples.num_tokens=5",
-    "callbacks.rich_progress_bar=null",
 )
 """Overrides that shrink the main job (char_stdlib, the default experiment) to seconds on a CPU."""
 

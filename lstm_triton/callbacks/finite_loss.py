@@ -6,6 +6,7 @@ import torch
 from torch.optim import Optimizer
 
 from lstm_triton.callbacks.monitors import gradient_norm
+from lstm_triton.callbacks.stop_reason import checkpoint_note, stop_line
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -14,7 +15,8 @@ class NonFiniteLossError(FloatingPointError):
 
 class FiniteLossGuard(L.Callback):
     """Raises NonFiniteLossError when the training loss (before backward) or the gradient norm
-    (before the optimizer step) is NaN or infinite, naming the step and the last checkpoint.
+    (before the optimizer step) is NaN or infinite, with a stop_line() as its message: the
+    step, the epoch and the checkpoints, all written before the bad value.
 
     With fp16 mixed precision the gradient check is left to the gradient scaler, whose
     overflows are part of its normal work. Under DDP every process stops when any one sees it.
@@ -37,17 +39,5 @@ class FiniteLossGuard(L.Callback):
         if trainer.strategy.reduce_boolean_decision(finite, all=True):
             return
         seen = f"is {value.item()}" if not finite else "is non-finite on another process"
-        raise NonFiniteLossError(
-            f"{what} {seen} at epoch {trainer.current_epoch}, global step "
-            f"{trainer.global_step}: training stopped before the update. "
-            f"{last_checkpoint_note(trainer)}"
-        )
-
-
-def last_checkpoint_note(trainer: L.Trainer) -> str:
-    """Where the last good checkpoint is, for the message of a stopped run."""
-    callback = trainer.checkpoint_callback
-    path = callback and (getattr(callback, "last_model_path", "") or callback.best_model_path)
-    if not path:
-        return "No checkpoint was saved before it."
-    return f"The last good checkpoint is {path}; resume from it with ckpt_path={path}"
+        why = f"{what} {seen} in epoch {trainer.current_epoch}, before the update"
+        raise NonFiniteLossError(stop_line(trainer, why, checkpoint_note(trainer)))

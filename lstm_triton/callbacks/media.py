@@ -1,6 +1,7 @@
 """What a run shows besides numbers, one callback per task family: text sampled from a language
 model, the test confusion matrix of a classifier, a forecast plot. Each writes its result into
-the run's folder (trainer.default_root_dir) or the log, and into W&B when a WandbLogger is on."""
+the run's folder (trainer.default_root_dir), where media_files() finds them for the closing
+report, and into W&B when a WandbLogger is on."""
 
 import csv
 import logging
@@ -22,6 +23,26 @@ def _log_to_wandb(trainer: L.Trainer, media: dict) -> None:
         run.log({**media, "trainer/global_step": trainer.global_step})
 
 
+class MediaWriter(L.Callback):
+    """A callback that writes files into the run's folder; `written` lists them, in order."""
+
+    def __init__(self) -> None:
+        self.written: list[Path] = []
+
+    def run_file(self, trainer: L.Trainer, name: str) -> Path:
+        """The path of file `name` in the run's folder (created), recorded in `written`."""
+        path = Path(trainer.default_root_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path not in self.written:
+            self.written.append(path)
+        return path
+
+
+def media_files(trainer: L.Trainer) -> list[Path]:
+    """The files the trainer's media callbacks wrote (on this process: process 0's)."""
+    return [path for cb in trainer.callbacks if isinstance(cb, MediaWriter) for path in cb.written]
+
+
 def _require(owner: object, attribute: str, who: str, what: str):
     value = getattr(owner, attribute, None)
     if value is None:
@@ -29,11 +50,13 @@ def _require(owner: object, attribute: str, who: str, what: str):
     return value
 
 
-class TextSampler(L.Callback):
+class TextSampler(MediaWriter):
     """Samples num_tokens tokens after `prompt` from the LanguageModel task at `temperature`
     (0: most likely token) after every `every_n_epochs` validation epochs and after testing,
-    with the data module's encode/decode. The W&B table "samples" gets one row per sample
-    (stage, epoch, step, prompt, temperature, text); the test sample is also logged as text."""
+    with the data module's encode/decode. Each sample is appended to samples.txt under a line
+    "--- <stage>, epoch <epoch>, step <step>, temperature <temperature>", and the W&B table
+    "samples" gets one row per sample (stage, epoch, step, prompt, temperature, text); the test
+    sample is also printed."""
 
     def __init__(
         self,
@@ -43,6 +66,7 @@ class TextSampler(L.Callback):
         seed: int = 0,
         every_n_epochs: int = 1,
     ) -> None:
+        super().__init__()
         if not prompt:
             raise ValueError("prompt must not be empty: sampling starts from its last token")
         self.prompt, self.num_tokens, self.temperature = prompt, num_tokens, temperature
@@ -66,6 +90,10 @@ class TextSampler(L.Callback):
         self.last_text = self.sample(trainer, pl_module)
         row = [stage, trainer.current_epoch, trainer.global_step, self.prompt, self.temperature]
         self.rows.append([*row, self.last_text])
+        with self.run_file(trainer, "samples.txt").open("a") as file:
+            epoch, step = trainer.current_epoch, trainer.global_step
+            file.write(f"--- {stage}, epoch {epoch}, step {step}, temperature {self.temperature}\n")
+            file.write(f"{self.last_text}\n")
         columns = ["stage", "epoch", "step", "prompt", "temperature", "text"]
         _log_to_wandb(trainer, {"samples": wandb.Table(columns=columns, data=self.rows)})
 
@@ -79,7 +107,7 @@ class TextSampler(L.Callback):
             print(f"Sample (temperature {self.temperature}):\n{self.last_text}\n", flush=True)
 
 
-class ConfusionMatrixLogger(L.Callback):
+class ConfusionMatrixLogger(MediaWriter):
     """After testing, writes the SequenceClassifier's test confusion matrix to
     test_confusion_matrix.csv (rows: true class, columns: predicted) and to W&B as the chart
     "test/confusion_matrix", with the data module's class names when it has `classes`."""
@@ -91,8 +119,7 @@ class ConfusionMatrixLogger(L.Callback):
         num_classes = confusion.size(0)
         names = list(getattr(trainer.datamodule, "classes", range(num_classes)))
         names = [str(name) for name in names]
-        path = Path(trainer.default_root_dir) / "test_confusion_matrix.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.run_file(trainer, "test_confusion_matrix.csv")
         with path.open("w", newline="") as file:
             writer = csv.writer(file)
             writer.writerow(["true \\ predicted", *names])
@@ -110,7 +137,7 @@ class ConfusionMatrixLogger(L.Callback):
         _log_to_wandb(trainer, {"test/confusion_matrix": chart})
 
 
-class ForecastPlotter(L.Callback):
+class ForecastPlotter(MediaWriter):
     """After testing, plots the Forecaster's first test window for the last output column: its
     lookback, the truth and the forecast, in the data's units when the data module has
     inverse_transform. Saved as forecast.png and logged to W&B as the image "test/forecast"."""
@@ -142,8 +169,7 @@ class ForecastPlotter(L.Callback):
         units = "original units" if inverse is not None else "standardised"
         axes.set(xlabel="time step", ylabel=f"{name} ({units})", title="First test window")
         axes.legend()
-        path = Path(trainer.default_root_dir) / "forecast.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.run_file(trainer, "forecast.png")
         figure.savefig(path, dpi=100)
         log.info("Forecast plot: %s", path)
         _log_to_wandb(trainer, {"test/forecast": wandb.Image(str(path))})

@@ -17,12 +17,16 @@ import lightning as L
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from lstm_triton.callbacks.stop_reason import checkpoint_note, stop_line
+
 PREEMPTED = "preempted.ckpt"
 
 
 class CheckpointOnSigterm(L.Callback):
     """Saves the full training state (weights, optimizer, loop position, callbacks) to
-    dirpath/preempted.ckpt when the run ends on SIGTERM; ckpt_path= that file continues it."""
+    dirpath/preempted.ckpt when the run ends on SIGTERM; ckpt_path= that file continues it.
+    Prints the run's stop_line(), with that file or, stopped during validation, the
+    checkpoints already there."""
 
     def __init__(self, dirpath: str | os.PathLike) -> None:
         self.dirpath = Path(dirpath)
@@ -40,14 +44,13 @@ class CheckpointOnSigterm(L.Callback):
         if trainer.validating:
             # Lightning keeps no partial validation results in a checkpoint: resumed there, it
             # would skip the rest of this validation and early stopping would find no metric.
-            print(
-                "SIGTERM during validation: no checkpoint written; the run resumes from its "
-                "last checkpoint",
-                flush=True,
-            )
-            return
-        trainer.save_checkpoint(self.path)
-        print(f"SIGTERM: saved {self.path}; resume with ckpt_path={self.path}", flush=True)
+            why = "SIGTERM during validation (a restart resumes from the last checkpoint)"
+            where = checkpoint_note(trainer)
+        else:
+            trainer.save_checkpoint(self.path)
+            why, where = "SIGTERM", f"saved {self.path}; resume with ckpt_path={self.path}"
+        if trainer.is_global_zero:
+            print(stop_line(trainer, why, where), flush=True)
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> str | None:

@@ -1,8 +1,9 @@
 """The start and the end of a tracked run: the resolved config logged once, the W&B run always
 finished (marked failed on an exception), and a closing note of where everything is."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -39,11 +40,13 @@ def report_run(
     metrics: Mapping[str, Any],
     optimized_metric: str,
     optimized_value: float | None,
+    media: Sequence[Path] = (),
 ) -> None:
-    """Prints the final metrics, the checkpoints and the W&B run folder (with how to sync it
-    when offline), and copies the final metrics into the W&B summary. The optimized metric is
-    shown with the value a sweep gets (the best checkpoint's), and its last value beside it
-    when they differ."""
+    """Prints the final metrics, the run's folder with the media files written there (named
+    relative to it), the checkpoints and the W&B run folder (with how to sync it when offline),
+    and copies the final metrics into the W&B summary. The optimized metric is shown with the
+    value a sweep gets (the best checkpoint's), and its last value beside it when they
+    differ."""
     lines = ["", "Run finished."]
     for name in sorted(metrics):
         value = float(metrics[name])
@@ -53,6 +56,13 @@ def report_run(
             lines.append(f"  {name} = {best}  <- optimized_metric{also}")
         else:
             lines.append(f"  {name} = {value:.4f}")
+    run_folder = Path(trainer.default_root_dir)
+    lines.append(f"Run folder: {run_folder}")
+    if media:
+        names = [
+            str(p.relative_to(run_folder) if p.is_relative_to(run_folder) else p) for p in media
+        ]
+        lines.append(f"  media: {', '.join(names)}")
     callback = trainer.checkpoint_callback
     if callback is not None and getattr(callback, "dirpath", None):
         lines.append(f"Checkpoints: {callback.dirpath}")

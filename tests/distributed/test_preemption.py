@@ -37,7 +37,6 @@ def forecast_run(tmp_path):
         "trainer.limit_train_batches=6",
         "trainer.limit_val_batches=2",
         "trainer.deterministic=true",
-        "callbacks.rich_progress_bar=null",
     )
 
 

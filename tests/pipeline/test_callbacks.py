@@ -62,9 +62,10 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_pa
     model = Toy(bad_step=3, bad=bad)
     run = trainer(tmp_path, FiniteLossGuard(), checkpoints, max_epochs=1)
     last = tmp_path / "ckpt" / "last.ckpt"
-    with pytest.raises(NonFiniteLossError, match=rf"{seen} at epoch 0, global step 3") as error:
+    stop = rf"Training stopped at step 3: .*{seen} in epoch 0, before the update; checkpoints: "
+    with pytest.raises(NonFiniteLossError, match=stop) as error:
         run.fit(model, loader())
-    assert f"The last good checkpoint is {last}" in str(error.value)
+    assert str(error.value).endswith(f", last {last}")
     saved = torch.load(last, weights_only=True)
     assert saved["global_step"] == 3
     weights = saved["state_dict"]["linear.weight"]

@@ -98,9 +98,11 @@ def test_logger_resumes_the_run_id_saved_in_a_checkpoint(tmp_path):
         run_id_from_checkpoint(tmp_path / "missing.ckpt")
 
 
-def test_report_shows_the_optimized_metric_a_sweep_gets_and_its_last_value(capsys):
-    trainer = SimpleNamespace(checkpoint_callback=None, loggers=[])
-    report_run(trainer, {"val/mse": 0.9367, "test/mse": 0.68}, "val/mse", 0.856)
+def test_report_shows_the_optimized_metric_a_sweep_gets_and_its_last_value(capsys, tmp_path):
+    trainer = SimpleNamespace(checkpoint_callback=None, loggers=[], default_root_dir=tmp_path)
+    media = [tmp_path / "forecast.png", tmp_path / "plots" / "extra.png"]
+    report_run(trainer, {"val/mse": 0.9367, "test/mse": 0.68}, "val/mse", 0.856, media)
     out = capsys.readouterr().out
     assert "val/mse = 0.8560  <- optimized_metric (last epoch 0.9367)" in out
     assert "test/mse = 0.6800\n" in out
+    assert f"Run folder: {tmp_path}\n  media: forecast.png, plots/extra.png\n" in out
