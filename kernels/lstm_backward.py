@@ -71,35 +71,37 @@ from lstm_triton.kernels.tiles import (
 
 
 @triton.jit
-def add_resident_gradient(
-    b_dr,
+def resident_gradient(
     p_dz,
     m_b,
     H,
     b_w,
+    START: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
+    acc_dtype: tl.constexpr,
 ):
-    """b_dr plus dz_next (p_dz: its rows' gate i) times the W tiles b_w, all of K at once in
-    split_k's parts, gate by gate (one dz tile over all 4H would take twice the shared memory),
-    each gate into its own sum: four independent chains of tensor-core instructions, not one
-    four times as long. out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless
-    told, and rejects an fp64 acc."""
-    o_k = split_k(BLOCK_K, K_SPLIT)[:, None, :]
+    """(K_SPLIT, BLOCK_B, BLOCK_H): dz_next (p_dz: its rows' gate i) times the W tiles b_w of
+    the K tile from START, one product a split_k part, to be summed over the parts; gate by
+    gate (one dz tile over all 4H would take twice the shared memory), each gate into its own
+    sum: four independent chains of tensor-core instructions, not one four times as long.
+    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
+    fp64 acc."""
+    o_k = split_k(START, BLOCK_K, K_SPLIT)[:, None, :]
     p_dzk = p_dz[None, :, :] + o_k
     m_bk = m_b[None, :, None] & (o_k < H)
     b_wi, b_wf, b_wg, b_wo = b_w
     b_dz = tl.load(p_dzk, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_di = tl.dot(b_dz, b_wi, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_di = tl.dot(b_dz, b_wi, input_precision=DOT_PRECISION, out_dtype=acc_dtype)
     b_dz = tl.load(p_dzk + H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_df = tl.dot(b_dz, b_wf, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_df = tl.dot(b_dz, b_wf, input_precision=DOT_PRECISION, out_dtype=acc_dtype)
     b_dz = tl.load(p_dzk + 2 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_dg = tl.dot(b_dz, b_wg, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
+    b_dg = tl.dot(b_dz, b_wg, input_precision=DOT_PRECISION, out_dtype=acc_dtype)
     b_dz = tl.load(p_dzk + 3 * H, mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD)
-    b_do = tl.dot(b_dz, b_wo, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype)
-    return b_dr + tl.sum((b_di + b_df) + (b_dg + b_do), axis=0)
+    b_do = tl.dot(b_dz, b_wo, input_precision=DOT_PRECISION, out_dtype=acc_dtype)
+    return (b_di + b_df) + (b_dg + b_do)
 
 
 @triton.jit(do_not_specialize=["s", "T", "B"])
@@ -122,7 +124,8 @@ def _lstm_backward_step_kernel(
     B,
     H,
     D,
-    b_w_resident,  # None, or (resident persistent kernel) the program's W tiles over all K
+    b_w_resident,  # None, or (resident persistent kernel) the program's W tiles, K tile 1
+    b_w_tail,  # None, or (resident, BLOCK_K_TAIL > 0) those of the K tile past BLOCK_K
     FIRST: tl.constexpr,
     LAST: tl.constexpr,
     HAS_STATE: tl.constexpr,
@@ -139,6 +142,8 @@ def _lstm_backward_step_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
+    BLOCK_K_TAIL: tl.constexpr,
+    TAIL_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
@@ -181,9 +186,37 @@ def _lstm_backward_step_kernel(
                     b_dz, b_w, acc=b_dr, input_precision=DOT_PRECISION, out_dtype=b_dr.dtype
                 )
         else:
-            b_dr = add_resident_gradient(
-                b_dr, p_dz, m_b, H, b_w_resident, BLOCK_K, K_SPLIT, SHARED_LOAD, DOT_PRECISION
+            b_parts = resident_gradient(
+                p_dz,
+                m_b,
+                H,
+                b_w_resident,
+                0,
+                BLOCK_K,
+                K_SPLIT,
+                SHARED_LOAD,
+                DOT_PRECISION,
+                acc_dtype,
             )
+            if BLOCK_K_TAIL > 0:
+                b_tail = resident_gradient(
+                    p_dz,
+                    m_b,
+                    H,
+                    b_w_tail,
+                    BLOCK_K,
+                    BLOCK_K_TAIL,
+                    TAIL_SPLIT,
+                    SHARED_LOAD,
+                    DOT_PRECISION,
+                    acc_dtype,
+                )
+                # One sum over the warps' parts for both tiles where they split alike.
+                if TAIL_SPLIT == K_SPLIT:
+                    b_parts += b_tail
+                else:
+                    b_dr += tl.sum(b_tail, axis=0)
+            b_dr += tl.sum(b_parts, axis=0)
 
     p_g = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
     b_i = tl.load(p_g, mask=m_valid, other=0.0).to(acc_dtype)
@@ -274,6 +307,8 @@ def _lstm_backward_persistent_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
+    BLOCK_K_TAIL: tl.constexpr,
+    TAIL_SPLIT: tl.constexpr,
     RESIDENT_W: tl.constexpr,
     STRAGGLER_SPINS: tl.constexpr,
 ):
@@ -288,9 +323,16 @@ def _lstm_backward_persistent_kernel(
     programs = tl.num_programs(1)
     arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_resident = resident_backward_weights(w_ptr, H, BLOCK_H, BLOCK_K, K_SPLIT)
+        b_w_resident = resident_backward_weights(w_ptr, H, BLOCK_H, 0, BLOCK_K, K_SPLIT)
+        if BLOCK_K_TAIL > 0:
+            b_w_tail = resident_backward_weights(
+                w_ptr, H, BLOCK_H, BLOCK_K, BLOCK_K_TAIL, TAIL_SPLIT
+            )
+        else:
+            b_w_tail = None
     else:
         b_w_resident = None
+        b_w_tail = None
     # One stage: a pipelined loop would load step j + 1's dz_next before the barrier.
     for j in tl.range(1, T - 1, num_stages=1):
         if j > 1:
@@ -319,6 +361,7 @@ def _lstm_backward_persistent_kernel(
             H,
             D,
             b_w_resident,
+            b_w_tail,
             False,
             False,
             HAS_STATE,
@@ -335,6 +378,8 @@ def _lstm_backward_persistent_kernel(
             BLOCK_H,
             BLOCK_K,
             K_SPLIT,
+            BLOCK_K_TAIL,
+            TAIL_SPLIT,
             ".cg",
         )
 
@@ -405,6 +450,7 @@ def lstm_backward_recurrence(
             **launch.step,
             s=s,
             b_w_resident=None,
+            b_w_tail=None,
             FIRST=s == 0,
             LAST=s == T - 1,
             SHARED_LOAD="",

@@ -84,29 +84,30 @@ from lstm_triton.kernels.tiles import (
 
 
 @triton.jit
-def add_resident_products(
-    b_z,
+def resident_products(
     p_h,
     m_b,
     H,
     b_w,
+    START: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
+    acc_dtype: tl.constexpr,
 ):
-    """b_z (BLOCK_B, 4 * BLOCK_H) plus h_prev (p_h: its rows) times the resident W^T tile b_w,
-    all of K at once in split_k's parts. out_dtype is the accumulator's: Triton < 3.9 takes
-    fp32 for it unless told, and rejects an fp64 acc."""
-    o_k = split_k(BLOCK_K, K_SPLIT)[:, None, :]
+    """(K_SPLIT, BLOCK_B, 4 * BLOCK_H): h_prev (p_h: its rows) times the resident W^T tile b_w
+    of the K tile from START, one product a split_k part, to be summed over the parts.
+    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
+    fp64 acc."""
+    o_k = split_k(START, BLOCK_K, K_SPLIT)[:, None, :]
     b_h = tl.load(
         p_h[None, :, :] + o_k,
         mask=m_b[None, :, None] & (o_k < H),
         other=0.0,
         cache_modifier=SHARED_LOAD,
     )
-    b_parts = tl.dot(b_h, b_w, input_precision=DOT_PRECISION, out_dtype=b_z.dtype)
-    return b_z + tl.sum(b_parts, axis=0)
+    return tl.dot(b_h, b_w, input_precision=DOT_PRECISION, out_dtype=acc_dtype)
 
 
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
@@ -128,7 +129,8 @@ def _lstm_forward_step_kernel(
     D,
     slot,
     slot_prev,
-    b_w_resident,  # None, or (resident persistent kernel) the program's W^T tiles over all K
+    b_w_resident,  # None, or (resident persistent kernel) the program's W^T tiles, K tile 1
+    b_w_tail,  # None, or (resident, BLOCK_K_TAIL > 0) those of the K tile past BLOCK_K
     FIRST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
@@ -144,6 +146,8 @@ def _lstm_forward_step_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
+    BLOCK_K_TAIL: tl.constexpr,
+    TAIL_SPLIT: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
@@ -190,9 +194,37 @@ def _lstm_forward_step_kernel(
                 b_w = tl.load(p_w + o_k[:, None], mask=m_k[:, None] & m_j[None, :], other=0.0)
                 b_z = tl.dot(b_h, b_w, acc=b_z, input_precision=DOT_PRECISION, out_dtype=b_z.dtype)
         else:
-            b_z = add_resident_products(
-                b_z, p_h, m_b, H, b_w_resident, BLOCK_K, K_SPLIT, SHARED_LOAD, DOT_PRECISION
+            b_parts = resident_products(
+                p_h,
+                m_b,
+                H,
+                b_w_resident,
+                0,
+                BLOCK_K,
+                K_SPLIT,
+                SHARED_LOAD,
+                DOT_PRECISION,
+                acc_dtype,
             )
+            if BLOCK_K_TAIL > 0:
+                b_tail = resident_products(
+                    p_h,
+                    m_b,
+                    H,
+                    b_w_tail,
+                    BLOCK_K,
+                    BLOCK_K_TAIL,
+                    TAIL_SPLIT,
+                    SHARED_LOAD,
+                    DOT_PRECISION,
+                    acc_dtype,
+                )
+                # One sum over the warps' parts for both tiles where they split alike.
+                if TAIL_SPLIT == K_SPLIT:
+                    b_parts += b_tail
+                else:
+                    b_z += tl.sum(b_tail, axis=0)
+            b_z += tl.sum(b_parts, axis=0)
     b_zi, b_zf, b_zg, b_zo = split_gates(b_z, BLOCK_B, BLOCK_H)
 
     if PEEPHOLE:
@@ -274,6 +306,8 @@ def _lstm_forward_persistent_kernel(
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
+    BLOCK_K_TAIL: tl.constexpr,
+    TAIL_SPLIT: tl.constexpr,
     RESIDENT_W: tl.constexpr,
     STRAGGLER_SPINS: tl.constexpr,
 ):
@@ -288,9 +322,16 @@ def _lstm_forward_persistent_kernel(
     programs = tl.num_programs(1)
     arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_resident = resident_forward_weights(w_ptr, H, BLOCK_H, BLOCK_K, K_SPLIT)
+        b_w_resident = resident_forward_weights(w_ptr, H, BLOCK_H, 0, BLOCK_K, K_SPLIT)
+        if BLOCK_K_TAIL > 0:
+            b_w_tail = resident_forward_weights(
+                w_ptr, H, BLOCK_H, BLOCK_K, BLOCK_K_TAIL, TAIL_SPLIT
+            )
+        else:
+            b_w_tail = None
     else:
         b_w_resident = None
+        b_w_tail = None
     # One stage: a pipelined loop would load step s + 1's h_prev before the barrier.
     for s in tl.range(1, T, num_stages=1):
         if s > 1:
@@ -318,6 +359,7 @@ def _lstm_forward_persistent_kernel(
             s % slots,
             (s - 1) % slots,
             b_w_resident,
+            b_w_tail,
             False,
             HAS_STATE,
             HAS_LENGTHS,
@@ -333,6 +375,8 @@ def _lstm_forward_persistent_kernel(
             BLOCK_H,
             BLOCK_K,
             K_SPLIT,
+            BLOCK_K_TAIL,
+            TAIL_SPLIT,
             ".cg",
         )
 
@@ -402,6 +446,7 @@ def lstm_forward_recurrence(
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
                 b_w_resident=None,
+                b_w_tail=None,
                 FIRST=s == 0,
                 SHARED_LOAD="",
             )

@@ -109,41 +109,50 @@ class Tiling(NamedTuple):
     block_h: int
     block_k: int  # the persistent kernel's; the step kernel's launches take min(block_k, block_h)
     num_warps: int  # the persistent kernel's
-    # The resident products' parts of K (tiles.split_k), forward and backward: the forward's
-    # 4 x 16 gate columns split 4 ways and over pairs of warps (past 4 warps) need half the
-    # shared memory traffic to sum that 8 would; the backward's 16 columns split 8 ways keep
-    # its four chains short.
-    forward_k_split: int
-    backward_k_split: int
+    # resident: the K tile past block_k, 0 or a power of two; block_k + block_k_tail >= H.
+    block_k_tail: int = 0
 
 
 RESIDENT_DTYPES = (torch.float16, torch.bfloat16)
 RESIDENT_MAX_HIDDEN = 1024
 
 
+def resident_k_tiles(hidden: int) -> tuple[int, int]:
+    """All of K (= H) in two power-of-two tiles, the largest that fits in H first, so that
+    K = 768 pads to 512 + 256, not to 1024; tl.dot takes K >= 16."""
+    block_k = max(16, 1 << (hidden.bit_length() - 1))
+    rest = hidden - block_k
+    return block_k, 0 if rest <= 0 else max(16, triton.next_power_of_2(rest))
+
+
 def tiling(name: str, batch: int, hidden: int) -> Tiling:
     """The tiles of schedule `name`. In the interpreter the persistent ones take one tile over
     the whole batch and hidden size, so that each barrier group has a single program. resident
-    takes all of K (>= H) in one tile, with 16 rows and units (the least tl.dot takes) to keep
-    W's slice small, split over the warps (tiles.split_k), 8 of them past K = 512 to keep each
-    warp's chain of tensor-core instructions short."""
-    block_k = max(16, triton.next_power_of_2(hidden))
+    takes all of K in resident_k_tiles, with 16 rows and units (the least tl.dot takes) to keep
+    W's slice small, split over the warps (k_split), 8 of them past K = 512 to keep each warp's
+    chain of tensor-core instructions short."""
     if name == "stepwise" or (name == "persistent" and not INTERPRETED):
-        return Tiling(
-            *block_sizes(batch, hidden), num_warps=4, forward_k_split=1, backward_k_split=1
-        )
+        return Tiling(*block_sizes(batch, hidden), num_warps=4)
     if name not in ("persistent", "resident"):
         raise ValueError(f"tiling: expected stepwise, persistent or resident, got {name!r}")
+    block_k, tail = resident_k_tiles(hidden)
     if INTERPRETED:
         block_b = max(16, triton.next_power_of_2(batch))
+        block_h = max(16, triton.next_power_of_2(hidden))
         if name == "persistent":
-            return Tiling(block_b, block_k, min(block_k, 32), 4, 1, 1)
-        parts = min(4, block_k // 16)
-        return Tiling(block_b, block_k, block_k, 4, parts, parts)
-    num_warps = 8 if block_k > 512 else 4
-    # tl.dot takes K >= 16 a part.
-    parts = block_k // 16
-    return Tiling(16, 16, block_k, num_warps, min(4, parts), min(num_warps, parts))
+            return Tiling(block_b, block_h, min(block_h, 32), 4)
+        return Tiling(block_b, block_h, block_k, 4, tail)
+    return Tiling(16, 16, block_k, 8 if block_k + tail > 512 else 4, tail)
+
+
+def k_split(block_k: int, num_warps: int, backward: bool) -> int:
+    """The parts of a resident K tile, one batched product each (tiles.split_k): the forward's
+    4 x 16 gate columns in 4 parts (past 4 warps, pairs of warps split the columns) sum with
+    half the shared memory traffic that 8 parts would; the backward's 16 columns in one part a
+    warp keep its four chains short. In the interpreter 4 at most, as on 4 warps. tl.dot takes
+    K >= 16 a part."""
+    most = 4 if INTERPRETED or not backward else num_warps
+    return max(1, min(most, block_k // 16))
 
 
 def resident_shared_bytes(tiles: Tiling, dtype: torch.dtype) -> int:
@@ -151,7 +160,8 @@ def resident_shared_bytes(tiles: Tiling, dtype: torch.dtype) -> int:
     dz (the backward loads the next gate's while the tensor cores take one; the forward's one
     tile of h takes less), and an fp32 output tile of scratch for layout conversions (what
     small H needs on top)."""
-    operands = (4 * tiles.block_h + 2 * tiles.block_b) * tiles.block_k * dtype.itemsize
+    block_k = tiles.block_k + tiles.block_k_tail
+    operands = (4 * tiles.block_h + 2 * tiles.block_b) * block_k * dtype.itemsize
     return operands + tiles.block_b * tiles.block_h * 4
 
 
@@ -224,7 +234,7 @@ class LaunchPlan(NamedTuple):
     grid: tuple[int, int, int]
     shared: dict  # the scalar and constexpr arguments of both kernels of a recurrence
     step: dict  # the step kernel's own: its K chunk
-    loop: dict  # the persistent kernel's: K chunk and split, RESIDENT_W, STRAGGLER_SPINS, warps
+    loop: dict  # the persistent kernel's: K tiles and splits, RESIDENT_W, STRAGGLER_SPINS, warps
 
 
 def plan(
@@ -260,10 +270,12 @@ def plan(
     )
     # The step kernel's launches stream W in chunks whatever the schedule: all of K in one
     # tile, double-buffered, would overflow shared memory there.
-    step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h), K_SPLIT=1)
+    step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h), K_SPLIT=1, BLOCK_K_TAIL=0, TAIL_SPLIT=1)
     loop = dict(
         BLOCK_K=tiles.block_k,
-        K_SPLIT=tiles.backward_k_split if backward else tiles.forward_k_split,
+        K_SPLIT=k_split(tiles.block_k, tiles.num_warps, backward),
+        BLOCK_K_TAIL=tiles.block_k_tail,
+        TAIL_SPLIT=k_split(tiles.block_k_tail, tiles.num_warps, backward),
         RESIDENT_W=name == "resident",
         STRAGGLER_SPINS=_straggler_spins,
         num_warps=tiles.num_warps,

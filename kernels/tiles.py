@@ -83,13 +83,14 @@ def split_gates(b_z, BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr):
 
 
 @triton.jit
-def split_k(BLOCK_K: tl.constexpr, K_SPLIT: tl.constexpr):
-    """(K_SPLIT, BLOCK_K // K_SPLIT) offsets along K, part p holding p * BLOCK_K // K_SPLIT on:
-    the resident products take all of K at once as K_SPLIT batched products, one per warp (or
-    pair of warps), summed after. Split, each warp's chain of dependent tensor-core
-    instructions is K_SPLIT times shorter, and no two warps compute the same tile."""
+def split_k(START: tl.constexpr, BLOCK_K: tl.constexpr, K_SPLIT: tl.constexpr):
+    """(K_SPLIT, BLOCK_K // K_SPLIT) offsets along K from START, part p holding
+    START + p * BLOCK_K // K_SPLIT on: a resident product takes its K tile at once as K_SPLIT
+    batched products, one per warp (or pair of warps), summed after. Split, each warp's chain
+    of dependent tensor-core instructions is K_SPLIT times shorter, and no two warps compute
+    the same tile."""
     PART: tl.constexpr = BLOCK_K // K_SPLIT
-    return tl.arange(0, K_SPLIT)[:, None] * PART + tl.arange(0, PART)[None, :]
+    return START + tl.arange(0, K_SPLIT)[:, None] * PART + tl.arange(0, PART)[None, :]
 
 
 @triton.jit
@@ -97,14 +98,15 @@ def resident_forward_weights(
     w_ptr,
     H,
     BLOCK_H: tl.constexpr,
+    START: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
 ):
-    """(K_SPLIT, BLOCK_K // K_SPLIT, 4 * BLOCK_H): W^T of W (D, 4H, H) over all of K
-    (BLOCK_K >= H) in split_k's parts, against the program's gate_columns, which the forward
-    persistent kernel loads once, before its loop over steps (the resident schedule)."""
+    """(K_SPLIT, BLOCK_K // K_SPLIT, 4 * BLOCK_H): W^T of W (D, 4H, H) over the K tile from
+    START in split_k's parts, against the program's gate_columns, which the forward persistent
+    kernel loads once, before its loop over steps (the resident schedule)."""
     o_j, m_j = gate_columns(H, BLOCK_H)
-    o_k = split_k(BLOCK_K, K_SPLIT)[:, :, None]
+    o_k = split_k(START, BLOCK_K, K_SPLIT)[:, :, None]
     p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_j[None, None, :] * H + o_k
     return tl.load(p_w, mask=(o_k < H) & m_j[None, None, :], other=0.0)
 
@@ -114,15 +116,16 @@ def resident_backward_weights(
     w_ptr,
     H,
     BLOCK_H: tl.constexpr,
+    START: tl.constexpr,
     BLOCK_K: tl.constexpr,
     K_SPLIT: tl.constexpr,
 ):
-    """The four gates' tiles (K_SPLIT, BLOCK_K // K_SPLIT, BLOCK_H) of W (D, 4H, H) over all
-    of K (BLOCK_K >= H), in split_k's parts, for the program's units: element [p, k, j] of
-    gate g is W[d, g H + k_p, unit j]. The backward persistent kernel loads them once, before
-    its loop over steps (the resident schedule)."""
+    """The four gates' tiles (K_SPLIT, BLOCK_K // K_SPLIT, BLOCK_H) of W (D, 4H, H) over the K
+    tile from START, in split_k's parts, for the program's units: element [p, k, j] of gate g
+    is W[d, g H + k_p, unit j]. The backward persistent kernel loads them once, before its loop
+    over steps (the resident schedule)."""
     o_h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
-    o_k = split_k(BLOCK_K, K_SPLIT)[:, :, None]
+    o_k = split_k(START, BLOCK_K, K_SPLIT)[:, :, None]
     p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_k * H + o_h[None, None, :]
     m_w = (o_k < H) & (o_h < H)[None, None, :]
     b_wi = tl.load(p_w, mask=m_w, other=0.0)

@@ -7,13 +7,13 @@ TRITON_INTERPRET:
     python tests/kernels/compile_for_gpu.py --all 90       # every flag combination (minutes)
 
 The resident schedule's persistent kernels are also compiled at the tiles schedule.tiling gives
-on the GPU, at hidden sizes where that tiling changes (16, 512, 1024), with every cell option on
-and with torch's cell, in fp16 and bf16: their cubins must use no local memory (cuobjdump's
-STACK: no register spills) and no more shared memory than schedule.resident_shared_bytes, which
-the schedule holds against the GPU's. (Their step kernels' launches take the 16 x 16 x 16 tiles
-compiled above.) No persistent kernel's loop over steps may carry an async copy or a shared
-memory buffer from one step into the next: that is a load of the next step's h (dz) issued
-before the barrier that makes it valid.
+on the GPU, at hidden sizes where that tiling changes (16, 512, 768 with a K tail, 1024), with
+every cell option on and with torch's cell, in fp16 and bf16: their cubins must use no local
+memory (cuobjdump's STACK: no register spills) and no more shared memory than
+schedule.resident_shared_bytes, which the schedule holds against the GPU's. (Their step
+kernels' launches take the 16 x 16 x 16 tiles compiled above.) No persistent kernel's loop over
+steps may carry an async copy or a shared memory buffer from one step into the next: that is a
+load of the next step's h (dz) issued before the barrier that makes it valid.
 Prints one line a failure, its reason indented below it, and exits 1 if there was one.
 """
 
@@ -40,7 +40,12 @@ from lstm_triton.kernels.lstm_forward import (
     _lstm_forward_persistent_kernel,
     _lstm_forward_step_kernel,
 )
-from lstm_triton.kernels.schedule import RESIDENT_MAX_HIDDEN, resident_shared_bytes, tiling
+from lstm_triton.kernels.schedule import (
+    RESIDENT_MAX_HIDDEN,
+    k_split,
+    resident_shared_bytes,
+    tiling,
+)
 
 # The launchers' smallest and largest tiles: (batch, hidden) of 1 x 16 and 128 x 768; the large
 # one with what Triton specializes on at such a launch (pointers and H divisible by 16), which
@@ -223,7 +228,7 @@ def resident_failures(capability: int) -> list[str]:
     torch_cell = (False, False, False, 0, TORCH_ACTIVATIONS)
     # The largest K (most registers) in both dtypes; the other edges of the tiling in one each.
     cases = [(dtype, every_option, RESIDENT_MAX_HIDDEN) for dtype in ("fp16", "bf16")]
-    cases += [("bf16", every_option, 16), ("bf16", every_option, 512)]
+    cases += [("bf16", every_option, 16), ("bf16", every_option, 512), ("bf16", every_option, 768)]
     cases += [("fp16", torch_cell, 512), ("fp16", torch_cell, RESIDENT_MAX_HIDDEN)]
     failures = []
     for dtype, options, hidden in cases:
@@ -232,13 +237,18 @@ def resident_failures(capability: int) -> list[str]:
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
         flags = {**constexprs(*options, blocks), "RESIDENT_W": True, "STRAGGLER_SPINS": 0}
         budget = resident_shared_bytes(tiles, DTYPES[dtype])
-        for kernel, signature, parts in (
-            (_lstm_forward_persistent_kernel, persistent, tiles.forward_k_split),
-            (_lstm_backward_persistent_kernel, backward_persistent, tiles.backward_k_split),
+        for kernel, signature, backward in (
+            (_lstm_forward_persistent_kernel, persistent, False),
+            (_lstm_backward_persistent_kernel, backward_persistent, True),
         ):
             name = f"sm_{capability} {kernel.__name__} resident {dtype} H={hidden} {options}"
             try:
-                constants = {**flags, "K_SPLIT": parts}
+                constants = {
+                    **flags,
+                    "K_SPLIT": k_split(tiles.block_k, tiles.num_warps, backward),
+                    "BLOCK_K_TAIL": tiles.block_k_tail,
+                    "TAIL_SPLIT": k_split(tiles.block_k_tail, tiles.num_warps, backward),
+                }
                 compiled = compile_kernel(
                     kernel, signature, constants, capability, True, tiles.num_warps
                 )
@@ -275,14 +285,15 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ):
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
-        step = {"b_w_resident": None, "FIRST": first, "K_SPLIT": 1, "SHARED_LOAD": ""}
+        step = {"b_w_resident": None, "b_w_tail": None, "FIRST": first, "SHARED_LOAD": ""}
+        step.update(K_SPLIT=1, BLOCK_K_TAIL=0, TAIL_SPLIT=1)
         kernels = [
             (_lstm_forward_step_kernel, forward, step),
             (_lstm_backward_step_kernel, backward, {**step, "LAST": not first}),
         ]
         if not first:
             # The GPU check's straggler (schedule.straggling) compiled in one dtype.
-            streamed = {"K_SPLIT": 1, "RESIDENT_W": False}
+            streamed = {"K_SPLIT": 1, "BLOCK_K_TAIL": 0, "TAIL_SPLIT": 1, "RESIDENT_W": False}
             streamed["STRAGGLER_SPINS"] = 64 if dtype == "fp16" else 0
             kernels.append((_lstm_forward_persistent_kernel, persistent, streamed))
             kernels.append((_lstm_backward_persistent_kernel, backward_persistent, streamed))

@@ -169,6 +169,20 @@ def test_persistent_schedules_match_twins(
     assert schedule.launched[name] == before + 2
 
 
+@pytest.mark.parametrize("hidden", [48, 208], ids=["H48-tail-split-apart", "H208-split-alike"])
+def test_resident_k_tail_matches_twins(hidden, kernel_device, close, poison_empty):
+    """resident's K in two tiles (schedule.resident_k_tiles: 32 + 16, 128 + 128), each split
+    over the warps; where both tiles split alike their parts are summed together."""
+    block_k, tail = schedule.resident_k_tiles(hidden)
+    assert tail > 0 and block_k + tail >= hidden
+    dtype = torch.float16 if kernel_device.type == "cuda" else torch.float32
+    with schedule.restored():
+        schedule.use("resident")
+        check_against_twins(
+            (4, 3, hidden, 2), dtype, VARIANTS["h0c0-lengths"], kernel_device, close
+        )
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize(
     "name, dtype",
@@ -293,8 +307,8 @@ def test_resident_refuses_what_spills_or_overflows_shared_memory(h100, monkeypat
     h100.shared_memory_per_block_optin = 101376  # an sm_86/sm_89 part
     with pytest.raises(ValueError, match="197632 bytes of shared memory, the GPU has 101376"):
         schedule.pick(16, 1024, 1, torch.float16, cuda)
-    assert schedule.tiling("resident", 16, 768) == schedule.Tiling(16, 16, 1024, 8, 4, 8)
-    assert schedule.tiling("resident", 64, 512) == schedule.Tiling(16, 16, 512, 4, 4, 4)
+    assert schedule.tiling("resident", 16, 768) == schedule.Tiling(16, 16, 512, 8, 256)
+    assert schedule.tiling("resident", 64, 512) == schedule.Tiling(16, 16, 512, 4)
 
 
 def test_restored_puts_back_the_choice_of_use():
