@@ -5,12 +5,17 @@
     python experiments/bench.py --grid all --quick               # smoke: each grid's first config
     python experiments/bench.py --report experiments/results/nvidia-h100-80gb-hbm3.csv
     python experiments/bench.py --grid tiny --device cpu --quick # the harness's plumbing, on CPU
+    python experiments/bench.py --grid cells --device cpu --providers rnn_tanh,gru,native,reference
     python experiments/bench.py --list                           # grids, providers, kernels
 
+The cells grid times torch's RNN (tanh), GRU and LSTM against ours at one hidden size (its
+report adds a table of each cell's cost against the RNN's); on CPU they are CPU numbers, timed
+with a wall clock, while the Triton kernels there run in the interpreter.
+
 Every provider runs in this process on the same inputs and weights, after a correctness gate
-against float64 torch.nn.LSTM (lstm_triton/bench/gate.py). Rows append to --out (default
-experiments/results/<gpu>.csv); <out>.md and a <out>-<grid>.png per grid are redrawn from
-the whole CSV.
+against float64 torch.nn.LSTM (GRU, RNN for those; lstm_triton/bench/gate.py). Rows append
+to --out (default experiments/results/<gpu>.csv); <out>.md and a <out>-<grid>.png per grid are
+redrawn from the whole CSV.
 """
 
 import argparse
@@ -26,7 +31,7 @@ import torch
 from lstm_triton.bench.case import DTYPES
 from lstm_triton.bench.grids import GRIDS, grid_names, select_configs
 from lstm_triton.bench.measure import MODES
-from lstm_triton.bench.providers import PROVIDERS, TRITON_KERNELS
+from lstm_triton.bench.providers import PROVIDERS, TRITON_KERNELS, default_providers
 from lstm_triton.bench.report import write_report
 from lstm_triton.bench.run import Settings, check_selection, run_benchmark
 
@@ -47,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--grid", default="main", help=f"comma-separated: {', '.join(grid_names())}"
     )
     parser.add_argument(
-        "--providers", default=",".join(PROVIDERS), help="comma-separated (default: all)"
+        "--configs", help="comma-separated config ids of the grids (default: all; see --list)"
+    )
+    parser.add_argument(
+        "--providers",
+        help=f"comma-separated: {', '.join(PROVIDERS)} (default: each grid's, see --list)",
     )
     parser.add_argument(
         "--kernels",
@@ -59,9 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         choices=("cuda", "cpu"),
         default="cuda",
-        help="cpu runs the Triton kernels in the interpreter and times with a wall clock: a "
-        "check of the harness, not a benchmark",
+        help="cpu times with a wall clock and runs the Triton kernels in the interpreter (a "
+        "check of the harness, not a benchmark of them)",
     )
+    parser.add_argument(
+        "--threads", type=int, help="torch.set_num_threads (default: torch's); rows record it"
+    )
+    parser.add_argument("--note", default="", help="free text kept in every row and the report")
     parser.add_argument("--out", type=Path, help="CSV to append to (default: results/<gpu>.csv)")
     parser.add_argument(
         "--quick",
@@ -86,6 +99,7 @@ def _default_out(device: torch.device) -> Path:
 def _list() -> None:
     for name, configs in GRIDS.items():
         print(f"grid {name}: {', '.join(config.id for config in configs)}")
+        print(f"  providers: {', '.join(default_providers(name))}")
     print(f"providers: {', '.join(PROVIDERS)}; triton kernels: {', '.join(TRITON_KERNELS)}")
     print(f"dtypes: {', '.join(DTYPES)}; modes: {', '.join(MODES)}")
 
@@ -116,11 +130,15 @@ def main(argv: list[str] | None = None) -> int:
         # for the whole process, so it is the caller's (TRITON_INTERPRET=1) to set.
         os.environ.setdefault("TRITON_INTERPRET", "1")
     kernels = None if args.kernels is None else _names(args.kernels)
+    providers = None if args.providers is None else _names(args.providers)
+    ids = None if args.configs is None else _names(args.configs)
     try:
-        configs = select_configs(_names(args.grid), quick=args.quick)
-        check_selection(_names(args.providers), _names(args.dtypes), _names(args.modes), kernels)
+        configs = select_configs(_names(args.grid), quick=args.quick, ids=ids)
+        check_selection(providers, _names(args.dtypes), _names(args.modes), kernels)
     except ValueError as error:
         parser.error(str(error))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     warmup, rep = QUICK_TIMING if args.quick else (Settings.warmup_ms, Settings.rep_ms)
     settings = Settings(
@@ -129,11 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         rep_ms=rep if args.rep_ms is None else args.rep_ms,
         seed=args.seed,
         command=shlex.join(["experiments/bench.py", *argv]),
+        note=args.note,
     )
     out = args.out or _default_out(device)
     rows = run_benchmark(
         configs,
-        providers=_names(args.providers),
+        providers=providers,
         dtypes=_names(args.dtypes),
         modes=_names(args.modes),
         out=out,

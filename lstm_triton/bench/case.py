@@ -1,12 +1,16 @@
 """The inputs and weights that every provider of one (config, dtype) shares, and the dtype names.
 
+cells: torch's recurrent modules by name; a provider computes one of them (lstm, for all but
+torch's GRU and RNN), and its gate compares it with that module in float64.
+
 dtype names: fp32 (IEEE float32: TF32 off for cuBLAS, cuDNN and the kernels' tl.dot), tf32
 (float32 tensors, TF32 allowed everywhere), fp16, bf16.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -18,6 +22,11 @@ DTYPES: dict[str, torch.dtype] = {
     "tf32": torch.float32,
     "fp16": torch.float16,
     "bf16": torch.bfloat16,
+}
+CELLS: dict[str, Callable[..., nn.RNNBase]] = {
+    "lstm": nn.LSTM,
+    "gru": nn.GRU,
+    "rnn_tanh": partial(nn.RNN, nonlinearity="tanh"),
 }
 
 
@@ -55,7 +64,7 @@ def float32_precision(dtype_name: str) -> Iterator[None]:
 class Case:
     """One (config, dtype) on one device.
 
-    module:  torch.nn.LSTM holding the weights every provider copies (torch's init, seeded)
+    module:  torch.nn.LSTM holding the weights every LSTM provider copies (torch's init, seeded)
     x:       (T, B, I), requires grad; positions past a sequence's length hold random values
     lengths: (B,) int64 on CPU, or None for full-length batches
     grad_y:  (T, B, D*H), the output gradient of the backward modes
@@ -68,10 +77,29 @@ class Case:
     x: torch.Tensor
     lengths: torch.Tensor | None
     grad_y: torch.Tensor
+    seed: int = 0
 
     @property
     def dtype(self) -> torch.dtype:
         return DTYPES[self.dtype_name]
+
+    def weights(self, cell: str) -> dict[str, torch.Tensor]:
+        """The state dict every provider of `cell` copies, in the case's dtype: the LSTM's, or
+        torch's init of that cell from the case's seed, on CPU (the same on every call)."""
+        if cell == "lstm":
+            return self.module.state_dict()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return _module(self.config, cell).to(self.dtype).state_dict()
+
+
+def _module(config: Config, cell: str) -> nn.RNNBase:
+    return CELLS[cell](
+        config.input_size,
+        config.hidden,
+        config.num_layers,
+        bidirectional=config.bidirectional,
+    )
 
 
 def make_case(config: Config, dtype_name: str, device: torch.device, seed: int = 0) -> Case:
@@ -81,16 +109,11 @@ def make_case(config: Config, dtype_name: str, device: torch.device, seed: int =
     D = 2 if config.bidirectional else 1
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = nn.LSTM(
-            config.input_size,
-            config.hidden,
-            config.num_layers,
-            bidirectional=config.bidirectional,
-        )
+        module = _module(config, "lstm")
         x = torch.randn(T, B, config.input_size)
         grad_y = torch.randn(T, B, D * config.hidden)
         lengths = torch.randint(max(1, T // 4), T + 1, (B,)) if config.varlen else None
     module = module.to(device=device, dtype=dtype)
     x = x.to(device=device, dtype=dtype).requires_grad_()
     grad_y = grad_y.to(device=device, dtype=dtype)
-    return Case(config, dtype_name, device, module, x, lengths, grad_y)
+    return Case(config, dtype_name, device, module, x, lengths, grad_y, seed)

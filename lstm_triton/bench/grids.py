@@ -45,6 +45,9 @@ GRIDS: dict[str, tuple[Config, ...]] = {
     "bidir": (_square(16, 1024, 512, num_layers=2, bidirectional=True),),
     "varlen": tuple(_square(b, 1024, 768, varlen=True) for b in (16, 64)),
     "deepbench": tuple(_square(b, t, h) for h, b, t in _DEEPBENCH),
+    # What torch's RNN, GRU and LSTM cost at one hidden size, whose step GEMMs are 1, 3 and 4
+    # gates wide: a small, a middle and a large layer.
+    "cells": (_square(16, 128, 256), _square(64, 128, 512), _square(64, 128, 1024)),
     # Plumbing check on CPU (tests, --device cpu): odd tiny sizes, every feature once.
     "tiny": (
         Config(2, 4, 8, 5),
@@ -54,16 +57,23 @@ GRIDS: dict[str, tuple[Config, ...]] = {
 }
 ALL = "all"
 """Every grid but tiny, each config once."""
+GRID_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "cells": ("rnn_tanh", "gru", "native", "reference", "triton"),
+}
+"""Grids that time their own providers unless told otherwise (the others: every LSTM's)."""
 
 
 def grid_names() -> tuple[str, ...]:
     return (ALL, *GRIDS)
 
 
-def select_configs(names: Sequence[str], *, quick: bool = False) -> list[tuple[str, Config]]:
-    """(grid name, config) for the named grids, each config once; quick keeps each grid's first.
+def select_configs(
+    names: Sequence[str], *, quick: bool = False, ids: Sequence[str] | None = None
+) -> list[tuple[str, Config]]:
+    """(grid name, config) for the named grids, each config once; quick keeps each grid's first,
+    ids (Config.id, exactly) only those configs.
 
-    Raises ValueError naming the valid grids when a name is unknown.
+    Raises ValueError naming the valid grids, or configs, when a name is unknown.
     """
     unknown = [name for name in names if name not in grid_names()]
     if unknown:
@@ -79,4 +89,11 @@ def select_configs(names: Sequence[str], *, quick: bool = False) -> list[tuple[s
         configs = GRIDS[name][:1] if quick else GRIDS[name]
         for config in configs:
             selected.setdefault(config, name)
+    if ids is not None:
+        known = [config.id for config in selected]
+        unknown = [i for i in ids if i not in known]
+        if unknown or not ids:
+            what = f"unknown config {', '.join(map(repr, unknown))}" if unknown else "no config"
+            raise ValueError(f"{what}; the grids hold {', '.join(known)}")
+        selected = {config: name for config, name in selected.items() if config.id in ids}
     return [(name, config) for config, name in selected.items()]

@@ -12,7 +12,9 @@ Gradients are returned, never accumulated into .grad, so no call pays for a zero
 Peak memory (CUDA): torch.cuda.max_memory_allocated during one call, minus what was allocated
 just before it: what the call itself needs on top of the live inputs and weights (and, in
 backward mode, the saved activations; forward+backward counts those).
-CPU times are for testing the harness only; their rows say device=cpu and have no peak memory.
+CPU times are a wall clock's: those of torch's CPU modules are CPU numbers, those of the Triton
+kernels (in the interpreter) only test the harness. Their rows say device=cpu and have no peak
+memory.
 """
 
 import time

@@ -7,10 +7,13 @@ triton         lstm_triton.LSTM on the Triton kernels, once per registered kerne
 reference      lstm_triton.LSTM(backend="reference"), the project's plain-PyTorch specification
 loop           the plain PyTorch step loop of lstm_triton.bench.loop, eager
 loop_compiled  the same loop with its step compiled by torch.compile (inductor)
+gru            torch.nn.GRU, kernels as native's: what the other gated cell costs (grid cells)
+rnn_tanh       torch.nn.RNN with tanh, kernels as native's: the cell without gates
 
-Every provider starts from the same x (T, B, I) and weights, input projection included, and
-from the same lengths (B,), an int64 CPU tensor as pack_padded_sequence takes it: torch packs,
-lstm_triton.LSTM gets the padded x and `lengths=`, the loop masks.
+Every provider starts from the same x (T, B, I) and weights (its cell's: Case.weights), input
+projection included, and from the same lengths (B,), an int64 CPU tensor as
+pack_padded_sequence takes it: torch packs, lstm_triton.LSTM gets the padded x and `lengths=`,
+the loop masks.
 New Triton kernel variants register a module factory with @register_triton_kernel("name").
 """
 
@@ -22,14 +25,15 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from lstm_triton.bench.case import Case, check_names
+from lstm_triton.bench.case import CELLS, Case, check_names
+from lstm_triton.bench.grids import GRID_PROVIDERS
 from lstm_triton.bench.loop import Step, loop_lstm, lstm_step, masked_lstm_step
 from lstm_triton.kernels.schedule import misfit
 from lstm_triton.kernels.schedule import use as use_schedule
 from lstm_triton.modules import LSTM
 from lstm_triton.ops import resolve_backend
 
-Output = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+Output = tuple[torch.Tensor, ...]
 
 
 class Unsupported(Exception):
@@ -38,9 +42,10 @@ class Unsupported(Exception):
 
 @dataclass
 class Runner:
-    """forward: x (T, B, I) -> y (T, B, D*H) padded with zeros, h_n, c_n (L*D, B, H).
+    """forward: x (T, B, I) -> y (T, B, D*H) padded with zeros, h_n and (an LSTM's) c_n
+    (L*D, B, H).
 
-    weights: the leaves that gradients are taken for, in torch.nn.LSTM's parameter order.
+    weights: the leaves that gradients are taken for, in torch's parameter order of the cell.
     """
 
     forward: Callable[[torch.Tensor], Output]
@@ -52,6 +57,7 @@ class Provider:
     name: str
     kernels: Callable[[torch.device], tuple[str, ...]]  # what runs on this device, by name
     build: Callable[[Case, str], Runner]  # (case, kernel) -> runner, or raise Unsupported
+    cell: str = "lstm"  # what it computes (case.CELLS), so the truth its gate compares with
 
 
 PROVIDERS: dict[str, Provider] = {}
@@ -79,17 +85,25 @@ def get_providers(names: list[str]) -> list[Provider]:
     return [PROVIDERS[name] for name in check_names("provider", names, tuple(PROVIDERS))]
 
 
+def default_providers(grid: str) -> list[str]:
+    """What a grid times unless told otherwise: its own providers (grids.GRID_PROVIDERS), else
+    every provider of an LSTM."""
+    lstm = (name for name, provider in PROVIDERS.items() if provider.cell == "lstm")
+    return list(GRID_PROVIDERS.get(grid, lstm))
+
+
 def check_kernels(names: list[str]) -> list[str]:
     return check_names("triton kernel", names, tuple(TRITON_KERNELS))
 
 
 def _unpack(output) -> Output:
-    y, (h_n, c_n) = output
-    return y, h_n, c_n
+    """An LSTM's (y, (h_n, c_n)), or a GRU's or RNN's (y, h_n) -> (y, h_n[, c_n])."""
+    y, state = output
+    return (y, *state) if isinstance(state, tuple) else (y, state)
 
 
-def _copy_weights(module: nn.LSTM, case: Case) -> nn.LSTM:
-    module.load_state_dict(case.module.state_dict())
+def _copy_weights(module: nn.Module, case: Case, cell: str = "lstm") -> nn.Module:
+    module.load_state_dict(case.weights(cell))
     return module
 
 
@@ -162,24 +176,25 @@ def _native_kernels(device: torch.device) -> tuple[str, ...]:
     return ("cudnn",) if cudnn and torch.backends.cudnn.enabled else ("aten",)
 
 
-def native_runner(module: nn.LSTM, case: Case) -> Runner:
-    """torch.nn.LSTM on x, or on x packed to case.lengths (and padded back to T)."""
+def native_runner(module: nn.RNNBase, case: Case) -> Runner:
+    """torch's LSTM, GRU or RNN on x, or on x packed to case.lengths (and padded back to T)."""
     weights = list(module.parameters())
     if case.lengths is None:
         return Runner(lambda x: _unpack(module(x)), weights)
 
     def forward(x: torch.Tensor) -> Output:
         packed = pack_padded_sequence(x, case.lengths, enforce_sorted=False)
-        y, (h_n, c_n) = module(packed)
-        return pad_packed_sequence(y, total_length=case.config.seq_len)[0], h_n, c_n
+        y, *state = _unpack(module(packed))
+        return pad_packed_sequence(y, total_length=case.config.seq_len)[0], *state
 
     return Runner(forward, weights)
 
 
-def native_module(case: Case, dtype: torch.dtype) -> nn.LSTM:
-    """torch.nn.LSTM with the case's weights, cast to dtype."""
+def native_module(case: Case, dtype: torch.dtype, cell: str = "lstm") -> nn.RNNBase:
+    """torch's module of `cell` (torch.nn.LSTM by default) with the case's weights for it, cast
+    to dtype."""
     c = case.config
-    module = nn.LSTM(
+    module = CELLS[cell](
         c.input_size,
         c.hidden,
         c.num_layers,
@@ -187,14 +202,14 @@ def native_module(case: Case, dtype: torch.dtype) -> nn.LSTM:
         device=case.device,
         dtype=dtype,
     )
-    _copy_weights(module, case)
+    _copy_weights(module, case, cell)
     # cuDNN wants the weights in one buffer; otherwise it copies them on every call.
     module.flatten_parameters()
     return module
 
 
-def _build_native(case: Case, kernel: str) -> Runner:
-    return native_runner(native_module(case, case.dtype), case)
+def _build_native(case: Case, kernel: str, cell: str = "lstm") -> Runner:
+    return native_runner(native_module(case, case.dtype, cell), case)
 
 
 def _build_triton(case: Case, kernel: str) -> Runner:
@@ -245,3 +260,8 @@ register_provider(Provider("triton", lambda device: tuple(TRITON_KERNELS), _buil
 register_provider(Provider("reference", lambda device: ("reference",), _build_reference))
 register_provider(Provider("loop", lambda device: ("eager",), _build_loop))
 register_provider(Provider("loop_compiled", lambda device: ("inductor",), _build_loop_compiled))
+# torch's other cells: each provider's name is its cell's.
+register_provider(Provider("gru", _native_kernels, partial(_build_native, cell="gru"), cell="gru"))
+register_provider(
+    Provider("rnn_tanh", _native_kernels, partial(_build_native, cell="rnn_tanh"), cell="rnn_tanh")
+)

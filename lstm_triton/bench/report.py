@@ -1,5 +1,6 @@
 """The results CSV (columns, append, read) and what is drawn from it alone: a markdown table and
-a plot of the speed-up over torch's native LSTM (cuDNN on GPU) per config.
+a plot of the speed-up over torch's native LSTM (cuDNN on GPU) per config, and where torch's GRU
+and RNN were timed, the cost of each cell next to the RNN's.
 
 A CSV collects runs: rows are appended, and the report uses the latest row of each
 (device, gpu, config, mode, dtype, provider, kernel).
@@ -22,6 +23,7 @@ COLUMNS = (
     "dtype",
     "device",
     "gpu",
+    "machine",  # the CPU, its count and torch's threads
     "batch",
     "seq_len",
     "input_size",
@@ -43,8 +45,14 @@ COLUMNS = (
     "cudnn",
     "git_sha",
     "command",
+    "note",  # free text from the command line (what else ran on the machine, say)
 )
 BASELINE = "native"
+CELL_PROVIDERS = {"rnn_tanh": "RNN", "gru": "GRU", BASELINE: "LSTM"}
+"""torch's cells by provider name, in the order of the cost table."""
+OURS = ("triton", "reference")  # lstm_triton.LSTM's providers
+_COST_MODES = {"forward": "inference", "forward+backward": "training"}
+_COST_COLUMNS = ("RNN", "GRU", "LSTM", "ours")
 _KEY = ("device", "gpu", "config", "mode", "dtype", "provider", "kernel")
 _MODES = ("forward", "backward", "forward+backward")
 _DTYPES = ("fp32", "tf32", "fp16", "bf16")
@@ -125,12 +133,21 @@ def _speedups(rows: Sequence[Row]) -> dict[Panel, dict[tuple[str, str], float]]:
     return out
 
 
+def _ms(row: Row) -> float:
+    return float(row["median_ms"])
+
+
+def _time(ms: float) -> str:
+    """Three digits: in ms, in s from a second on (CPU times)."""
+    return f"{ms:.3g} ms" if ms < 999.5 else f"{ms / 1e3:.3g} s"
+
+
 def _cell(row: Row | None, speedup: float | None) -> str:
     if row is None:
         return ""
     if row["status"] != "ok":
         return "failed" if row["status"] == "failed" else "n/a"
-    text = f"{float(row['median_ms']):.3g} ms"
+    text = _time(_ms(row))
     if speedup is not None and row["provider"] != BASELINE:
         text += f" ({speedup:.2f}x)"
     return text
@@ -158,31 +175,100 @@ def _tables(rows: Sequence[Row], speedups: dict[Panel, dict[tuple[str, str], flo
     return lines
 
 
+def _cost_row(config: str, cells: dict[str, Row], memory: bool) -> str:
+    """cells: RNN, GRU, LSTM and ours -> the row timed for it, where one was."""
+    times = [_time(_ms(cells[name])) if name in cells else "-" for name in _COST_COLUMNS]
+    if "ours" in cells:
+        times[-1] += f" ({label(cells['ours'])})"
+    rnn = cells.get("RNN")
+    ratios = [
+        f"{_ms(cells[name]) / _ms(rnn):.2f}x" if rnn and name in cells else "-"
+        for name in _COST_COLUMNS[1:]
+    ]
+    peaks = [cells[name]["peak_mb"] if name in cells else "" for name in _COST_COLUMNS]
+    peaks = [peak or "-" for peak in peaks] if memory else []
+    return f"| {config} | " + " | ".join(times + ratios + peaks) + " |"
+
+
+def _cost_tables(rows: Sequence[Row]) -> list[str]:
+    """Per (mode, dtype) of inference and training, per config: the medians of torch's RNN, GRU
+    and LSTM and of ours (the fastest of OURS), each against the RNN's, and peak memory where
+    measured."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    memory = any(r["peak_mb"] for r in ok)
+    lines = [
+        "Cost by cell at one hidden size, input projection included: torch.nn.RNN (tanh), GRU "
+        "and LSTM, and ours (lstm_triton.LSTM, the fastest of its providers, named); ratios "
+        "of medians to the RNN's."
+        + ("" if memory else " Peak memory: not measured on this device.")
+        + "\n"
+    ]
+    header = ["config", *_COST_COLUMNS, *(f"{name}/RNN" for name in _COST_COLUMNS[1:])]
+    header += [f"{name} MB" for name in _COST_COLUMNS] if memory else []
+    for mode, what in _COST_MODES.items():
+        for dtype in _ordered((r["dtype"] for r in ok if r["mode"] == mode), _DTYPES):
+            mine = [r for r in ok if (r["mode"], r["dtype"]) == (mode, dtype)]
+            lines += [f"#### cost by cell, {what} ({mode}), {dtype}\n"]
+            lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+            for config in dict.fromkeys(r["config"] for r in mine):
+                here = [r for r in mine if r["config"] == config]
+                cells = {
+                    CELL_PROVIDERS[r["provider"]]: r
+                    for r in here
+                    if r["provider"] in CELL_PROVIDERS
+                }
+                ours = [r for r in here if r["provider"] in OURS]
+                if ours:
+                    cells["ours"] = min(ours, key=_ms)
+                lines.append(_cost_row(config, cells, memory))
+            lines.append("")
+    return lines
+
+
+def _header(device: str, part: Sequence[Row]) -> list[str]:
+    """The device's versions, machine, notes and commands."""
+
+    def distinct(name: str) -> str:
+        return " / ".join(dict.fromkeys(r.get(name) for r in part if r.get(name))) or "-"
+
+    lines = []
+    if device != "cuda":
+        lines.append(
+            f"> device={device}: medians of a wall clock (perf_counter, do_bench's protocol), "
+            "not GPU numbers, and no peak memory. The Triton kernels run in Triton's "
+            "interpreter here: their rows check the harness, their times mean nothing.\n"
+        )
+    versions = ", ".join(f"{name} {distinct(name)}" for name in ("torch", "triton", "cudnn"))
+    lines.append(
+        f"{versions}, git {distinct('git_sha')}; machine: {distinct('machine')}. Median of "
+        f"triton.testing.do_bench; in brackets the speed-up over {BASELINE} (torch.nn.LSTM). "
+        "failed: did not run or did not pass the correctness gate; n/a: not supported.\n"
+    )
+    lines += [f"> note: {note}\n" for note in dict.fromkeys(r.get("note") for r in part) if note]
+    commands = dict.fromkeys(r["command"] for r in part if r["command"])
+    lines += ["Commands:\n", *(f"- `{command}`" for command in commands), ""] if commands else []
+    return lines
+
+
 def markdown_report(rows: Sequence[Row], plots: dict[str, str] | None = None) -> str:
-    """Per device and grid: the grid's plot (plots: grid -> image path) and a table per
-    (mode, dtype) of median ms and speed-up over native; then the rows not timed, with why."""
+    """Per device: versions, machine, notes, commands; per grid: its plot (plots: grid -> image
+    path), the cost by cell where torch's GRU or RNN ran, a table per (mode, dtype) of median ms
+    and speed-up over native; then the rows not timed, with why."""
     rows = latest(rows)
     speedups = _speedups(rows)
     lines = []
     for device, gpu in dict.fromkeys((r["device"], r["gpu"]) for r in rows):
         part = [r for r in rows if (r["device"], r["gpu"]) == (device, gpu)]
         lines.append(f"## {gpu or device} ({device})\n")
-        if device != "cuda":
-            lines.append(f"> device={device}: a plumbing check of the harness, not GPU numbers.\n")
-        versions = ", ".join(
-            f"{name} {' / '.join(dict.fromkeys(r[name] for r in part if r[name])) or '-'}"
-            for name in ("torch", "triton", "cudnn", "git_sha")
-        )
-        lines.append(
-            f"{versions}. Median of triton.testing.do_bench; in brackets the speed-up over "
-            f"{BASELINE} (torch.nn.LSTM). failed: did not run or did not pass the correctness "
-            "gate; n/a: not supported.\n"
-        )
+        lines += _header(device, part)
         for grid in dict.fromkeys(r["grid"] for r in part):
+            mine = [r for r in part if r["grid"] == grid]
             lines.append(f"### grid {grid}\n")
             if plots and grid in plots:
                 lines.append(f"![speed-up over {BASELINE}, grid {grid}]({plots[grid]})\n")
-            lines += _tables([r for r in part if r["grid"] == grid], speedups)
+            if any(r["provider"] in CELL_PROVIDERS and r["provider"] != BASELINE for r in mine):
+                lines += _cost_tables(mine)
+            lines += _tables(mine, speedups)
         not_timed = [r for r in part if r["status"] != "ok"]
         if not_timed:
             lines.append("### Not timed\n")

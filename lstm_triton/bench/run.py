@@ -1,10 +1,12 @@
-"""The sweep: per config and dtype one shared case and its float64 truth; per provider and
-kernel the correctness gate, then each mode timed. Every outcome is a CSV row, appended as soon
-as a provider finishes, so an interrupted sweep keeps what it measured."""
+"""The sweep: per config and dtype one shared case and its float64 truth (per cell: torch's
+LSTM, GRU or RNN); per provider and kernel the correctness gate, then each mode timed. Every
+outcome is a CSV row, appended as soon as a provider finishes, so an interrupted sweep keeps
+what it measured."""
 
 import gc
 import importlib.metadata
 import os
+import platform
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,13 @@ from lstm_triton.bench.case import DTYPES, Case, check_names, float32_precision,
 from lstm_triton.bench.gate import Truth, check, compute_truth
 from lstm_triton.bench.grids import Config
 from lstm_triton.bench.measure import MODES, measure, timed_call
-from lstm_triton.bench.providers import Provider, Unsupported, check_kernels, get_providers
+from lstm_triton.bench.providers import (
+    Provider,
+    Unsupported,
+    check_kernels,
+    default_providers,
+    get_providers,
+)
 from lstm_triton.bench.report import append_rows
 from lstm_triton.kernels.schedule import restored as restored_schedule
 
@@ -32,6 +40,7 @@ class Settings:
     rep_ms: float = 100.0
     seed: int = 0
     command: str = ""
+    note: str = ""  # free text for every row: what else ran on the machine, say
 
 
 def git_sha() -> str:
@@ -53,6 +62,18 @@ def git_sha() -> str:
     return sha + ("-dirty" if dirty else "")
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what the platform module says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def environment(device: torch.device) -> dict[str, str]:
     cuda = device.type == "cuda"
     cudnn = torch.backends.cudnn.version() if cuda and torch.backends.cudnn.is_available() else None
@@ -63,6 +84,8 @@ def environment(device: torch.device) -> dict[str, str]:
     return {
         "device": device.type,
         "gpu": torch.cuda.get_device_name(device) if cuda else "",
+        # CPU times depend on the threads torch may use as much as on the CPU.
+        "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads",
         "torch": torch.__version__,
         "triton": triton,
         "cudnn": "" if cudnn is None else str(cudnn),
@@ -140,25 +163,25 @@ def _provider_rows(
 
 
 def check_selection(
-    providers: Sequence[str],
+    providers: Sequence[str] | None,
     dtypes: Sequence[str],
     modes: Sequence[str],
     kernels: Sequence[str] | None = None,
-) -> list[Provider]:
-    """The named providers; ValueError listing the valid names for any unknown name."""
-    chosen = get_providers(list(providers))
+) -> None:
+    """ValueError listing the valid names for any unknown name (providers None: each grid's)."""
+    if providers is not None:
+        get_providers(list(providers))
     check_names("dtype", list(dtypes), tuple(DTYPES))
     check_names("mode", list(modes), MODES)
     if kernels is not None:
         check_kernels(list(kernels))
-    return chosen
 
 
 @restored_schedule()  # the triton variants choose their recurrence schedule process-wide
 def run_benchmark(
     configs: Sequence[tuple[str, Config]],
     *,
-    providers: Sequence[str],
+    providers: Sequence[str] | None,
     dtypes: Sequence[str],
     modes: Sequence[str],
     out: Path,
@@ -167,19 +190,26 @@ def run_benchmark(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, object]]:
     """Run every (grid, config) x dtype x provider (x triton kernel) x mode; append the rows to
-    `out` and return them. Names are checked first: ValueError lists the valid ones."""
-    chosen = check_selection(providers, dtypes, modes, kernels)
+    `out` and return them. providers None: each grid's own (providers.default_providers). Names
+    are checked first: ValueError lists the valid ones."""
+    check_selection(providers, dtypes, modes, kernels)
     env = environment(settings.device)
     with_grads = any(mode != "forward" for mode in modes)
     rows: list[dict[str, object]] = []
     for grid, config in configs:
+        chosen = get_providers(list(providers or default_providers(grid)))
         for dtype_name in dtypes:
             with float32_precision(dtype_name):
                 case = make_case(config, dtype_name, settings.device, settings.seed)
-                truth = compute_truth(case, with_grads=with_grads)
+                truths: dict[str, Truth] = {}
                 base = {"grid": grid, **_sizes(config), "dtype": dtype_name, **env}
-                base["command"] = settings.command
+                base |= {"command": settings.command, "note": settings.note}
                 for provider in chosen:
+                    if provider.cell not in truths:
+                        truths[provider.cell] = compute_truth(
+                            case, with_grads=with_grads, cell=provider.cell
+                        )
+                    truth = truths[provider.cell]
                     for kernel in provider.kernels(settings.device):
                         if provider.name == "triton" and kernels and kernel not in kernels:
                             continue
@@ -189,7 +219,7 @@ def run_benchmark(
                         rows += new
                         for row in new:
                             log(_summary(row))
-            del case, truth
+            del case, truths, truth
             _release(settings.device)
     return rows
 

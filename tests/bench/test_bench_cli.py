@@ -22,21 +22,8 @@ DTYPES = ("fp32", "fp16")
 
 
 @pytest.fixture(scope="module")
-def tiny_run(bench_main, tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "tiny.csv"
-    code = bench_main(
-        [
-            "--grid=tiny",
-            "--device=cpu",
-            f"--providers={','.join(SWEPT)}",
-            f"--dtypes={','.join(DTYPES)}",
-            f"--modes={','.join(MODES)}",
-            "--warmup-ms=0",
-            "--rep-ms=0",
-            f"--out={out}",
-        ]
-    )
-    return code, out
+def tiny_run(tiny_sweep):
+    return tiny_sweep(SWEPT, DTYPES)
 
 
 def test_one_row_per_provider_kernel_mode_dtype_config(tiny_run):

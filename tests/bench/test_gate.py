@@ -104,3 +104,27 @@ def test_gate_rejects_non_finite_gradients(monkeypatch, tmp_path, value, what):
     assert [(r["mode"], r["status"]) for r in rows] == [(mode, "failed") for mode in MODES]
     expected = f"GateError: correctness gate: the gradient of weight_hh_l0 holds {what}"
     assert {r["error"] for r in rows} == {expected}
+
+
+@pytest.mark.parametrize(
+    ("computes", "error"),
+    [
+        ("native", "3 outputs, torch.nn.GRU has 2"),
+        ("rnn_tanh", "y is off by"),
+    ],
+    ids=["lstm-as-gru", "rnn-as-gru"],
+)
+def test_gate_compares_a_provider_with_the_cell_it_names(monkeypatch, tmp_path, computes, error):
+    """A provider's truth is torch's module of its cell: another cell under its name fails."""
+    impostor = Provider("impostor", lambda device: ("aten",), PROVIDERS[computes].build, "gru")
+    monkeypatch.setitem(PROVIDERS, impostor.name, impostor)
+    rows = run_benchmark(
+        CONFIGS,
+        providers=["gru", "impostor"],
+        dtypes=["fp32"],
+        modes=["forward"],
+        out=tmp_path / "cells.csv",
+        settings=CPU,
+    )
+    assert [(r["provider"], r["status"]) for r in rows] == [("gru", "ok"), ("impostor", "failed")]
+    assert rows[1]["error"].startswith(f"GateError: correctness gate: {error}"), rows[1]["error"]

@@ -73,3 +73,40 @@ def test_without_matplotlib_the_report_is_the_table_alone(tmp_path, monkeypatch)
     md, plots = write_report(path)
     assert plots == [] and not list(tmp_path.glob("*.png"))
     assert "150 ms (0.01x)" in md.read_text()
+
+
+def test_cost_by_cell_against_the_rnn_with_machine_note_and_command(tmp_path):
+    config = "B64-T128-I512-H512-L1"
+    timed = {  # provider, kernel: median ms, peak MB
+        ("rnn_tanh", "cudnn"): ("1.0", "10.0"),
+        ("gru", "cudnn"): ("3.0", "25.0"),
+        ("native", "cudnn"): ("4.0", "30.0"),
+        ("triton", "stepwise"): ("6.0", "40.0"),
+        ("triton", "resident"): ("2.0", "12.0"),  # ours: the fastest of ours
+        ("reference", "reference"): ("20.0", "90.0"),
+    }
+    facts = {"grid": "cells", "config": config, "machine": "AMD EPYC, 2 CPUs, 1 torch threads"}
+    facts |= {"note": "shared with a training run", "command": "experiments/bench.py --grid cells"}
+    rows = [
+        row(p, k, ms, mode=mode, peak_mb=mb, **facts)
+        for mode in ("forward", "forward+backward")
+        for (p, k), (ms, mb) in timed.items()
+        if (p, mode) != ("gru", "forward+backward")  # a cell not timed shows as -
+    ]
+    rows.append(row("native", "cudnn", "2.0"))  # grid main: no torch GRU or RNN, no cost table
+    append_rows(tmp_path / "r.csv", rows)
+    text = markdown_report(read_rows(tmp_path / "r.csv"))
+    header = (
+        "| config | RNN | GRU | LSTM | ours | GRU/RNN | LSTM/RNN | ours/RNN "
+        "| RNN MB | GRU MB | LSTM MB | ours MB |"
+    )
+    assert text.count(header) == 2
+    assert "#### cost by cell, inference (forward), fp16" in text
+    inference = f"| {config} | 1 ms | 3 ms | 4 ms | 2 ms (triton:resident) | 3.00x | 4.00x | 2.00x "
+    assert inference + "| 10.0 | 25.0 | 30.0 | 12.0 |" in text
+    assert "#### cost by cell, training (forward+backward), fp16" in text
+    assert f"| {config} | 1 ms | - | 4 ms | 2 ms (triton:resident) | - | 4.00x | 2.00x " in text
+    assert text.count("#### cost by cell") == 2
+    assert "machine: AMD EPYC, 2 CPUs, 1 torch threads" in text
+    assert "> note: shared with a training run" in text
+    assert "- `experiments/bench.py --grid cells`" in text
