@@ -25,6 +25,7 @@ def lstm_layers(
     training: bool,
     backend: str,
     lengths: torch.Tensor | None = None,
+    resets: torch.Tensor | None = None,
     peepholes: Sequence[torch.Tensor] | None = None,
     activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     recurrent_dropout: float = 0.0,
@@ -33,8 +34,10 @@ def lstm_layers(
     """x (T, B, I), hx ((L*D, B, P), (L*D, B, H)) or None -> y (T, B, D*P), (h_n, c_n).
 
     flat_weights in torch.nn.LSTM's order (its _flat_weights: per layer and direction w_ih,
-    w_hh[, b_ih, b_hh][, w_hr]); lengths (B,) int32 on x's device, or None; dropout on the
-    outputs of every layer but the last, in training only, as torch does.
+    w_hh[, b_ih, b_hh][, w_hr]); lengths (B,) int32 on x's device, or None; resets (T, B) bool
+    on x's device, or None, one direction only: every layer's state entering step t of row b
+    is zeros where resets[t, b] is set (ignored at padded steps); dropout on the outputs of
+    every layer but the last, in training only, as torch does.
     Beyond torch: peepholes (3, H) per layer and direction; activations of the gates i, f, g,
     o and of the cell output; recurrent_dropout, DropConnect on W_hh: one mask per forward,
     in training only; zoneout (p_h, p_c): each step keeps each element of the previous h and
@@ -56,6 +59,7 @@ def lstm_layers(
                 training=training,
                 backend=backend,
                 lengths=lengths,
+                resets=resets,
                 peepholes=None if peepholes is None else [p.to(dtype) for p in peepholes],
                 activations=activations,
                 recurrent_dropout=recurrent_dropout,
@@ -80,7 +84,7 @@ def lstm_layers(
                 zoneout, training, (x.shape[0], x.shape[1], D, weights[1].shape[0] // 4), x.device
             ),
         )
-        x, h, c = layer(x, h0, c0, weights, D, has_bias, lengths, cell)
+        x, h, c = layer(x, h0, c0, weights, D, has_bias, lengths, cell, resets)
         if dropout > 0 and training and index < num_layers - 1:
             x = F.dropout(x, p=dropout, training=True)
         h_n.append(h)

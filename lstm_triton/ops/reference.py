@@ -3,7 +3,8 @@
 This is the readable specification the tests trust (after checking it against torch.nn.LSTM).
 The cell state and the gate sums are fp32 for every input dtype (fp64 for fp64), as in the
 kernels; h is rounded to the input dtype each step. With lengths, a row stops updating h and c
-after its last step and its padded outputs are zero.
+after its last step and its padded outputs are zero. With resets, a row's state entering a step
+it resets at is zeros, so no gradient flows through the reset into earlier steps.
 """
 
 from collections.abc import Sequence
@@ -54,12 +55,16 @@ def reference_layer(
     has_bias: bool,
     lengths: torch.Tensor | None = None,
     cell: CellOptions = TORCH_CELL_OPTIONS,
+    resets: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One layer: x (T, B, I), h0 (D, B, P), c0 (D, B, H) or None, lengths (B,) or None
     -> y (T, B, D*P), h_n (D, B, P), c_n (D, B, H). weights as torch.nn.LSTM's per direction:
     w_ih, w_hh[, b_ih, b_hh][, w_hr]; cell: this layer's options (ops.cell). Zoneout blends
-    each new h and c with the previous ones (Krueger et al.: h from tanh of the new c)."""
+    each new h and c with the previous ones (Krueger et al.: h from tanh of the new c).
+    resets (T, B) bool or None, one direction only: where resets[t, b] is set and t is one of
+    row b's steps, the state entering step t is zeros (at padded steps it is ignored)."""
     T, B, _ = x.shape
+    assert resets is None or num_directions == 1, "resets have no meaning in reverse time"
     per_direction = len(weights) // num_directions
     acc = accumulator_dtype(x.dtype)
     outputs, h_n, c_n = [], [], []
@@ -73,6 +78,10 @@ def reference_layer(
         steps = range(T) if d == 0 else reversed(range(T))
         ys = [None] * T
         for t in steps:
+            if resets is not None:
+                reset = resets[t] if lengths is None else resets[t] & (t < lengths)
+                h = torch.where(reset.unsqueeze(1), 0.0, h)
+                c = torch.where(reset.unsqueeze(1), 0.0, c)
             h_new, c_new = lstm_cell_reference(
                 x[t], h, c, w_ih, w_hh, b_ih, b_hh, w_hr, peephole, cell.activations
             )

@@ -288,6 +288,7 @@ def triton_layer(
     has_bias: bool,
     lengths: Tensor | None,
     cell: CellOptions,
+    resets: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One layer on the kernels: x (T, B, I) -> y (T, B, D*P), h_n (D, B, P), c_n (D, B, H).
 
