@@ -21,15 +21,23 @@ def block_sizes(batch: int, hidden: int) -> tuple[int, int, int]:
 
 
 def check_step_inputs(
-    gates: torch.Tensor, lengths: torch.Tensor | None, cell: Cell, H: int
+    gates: torch.Tensor,
+    lengths: torch.Tensor | None,
+    cell: Cell,
+    H: int,
+    resets: torch.Tensor | None = None,
 ) -> None:
-    """What both recurrences index without bounds checks: lengths, peephole and zoneout masks
-    contiguous, on the gates' device, of the shapes and dtypes the kernels read."""
+    """What both recurrences index without bounds checks: lengths, resets, peephole and zoneout
+    masks contiguous, on the gates' device, of the shapes and dtypes the kernels read."""
     T, B, DG = gates.shape
     D = DG // (4 * H)
     if lengths is not None:
         assert lengths.shape == (B,) and lengths.dtype == torch.int32 and lengths.is_contiguous()
         assert lengths.device == gates.device
+    if resets is not None:
+        assert D == 1, "resets have no meaning in reverse time"
+        assert resets.shape == (T, B) and resets.dtype == torch.bool and resets.is_contiguous()
+        assert resets.device == gates.device
     if cell.peephole is not None:
         peephole = cell.peephole
         assert peephole.shape == (D, 3, H) and peephole.is_contiguous()

@@ -26,9 +26,13 @@ caller's GEMM).
 
 With lengths, padded steps (t >= lengths[b]) write dz = 0 and pass dc and dh_keep through
 unchanged, their dy is ignored, and dh_n enters at the row's last valid step
-(t = lengths[b] - 1 forward, t = 0 reverse). A program owns BLOCK_B batch rows x BLOCK_H hidden
-units of one direction; dz_next W needs the whole dz_next row written by the previous launch.
-Weight, input and initial-state gradients are GEMMs over dz after the loop (lstm_layer).
+(t = lengths[b] - 1 forward, t = 0 reverse). With resets (one direction only), a row that
+resets at a valid time t started it from zeros: c_prev = 0 there, and nothing flows on to the
+step before (dc_prev = 0, dh_keep = 0, and that step's dz_next W skips the row).
+
+A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction; dz_next W needs the
+whole dz_next row written by the previous launch. Weight, input and initial-state gradients are
+GEMMs over dz after the loop (lstm_layer).
 
 Tensors, all contiguous (D directions, G = 4H; "acc" the accumulator dtype of c_seq; layouts
 as in lstm_forward):
@@ -40,6 +44,7 @@ as in lstm_forward):
     w        (D, G, H)
     peephole (D, 3, H)     rows p_i, p_f, p_o
     lengths  (B,)          int32
+    resets   (T, B)        bool, True where the row started time t from a zero state
     zone_h,  (T, B, D, H)  the forward's masks, or (1,) p_h and p_c in acc
     zone_c
     dc       (D, B, H)     acc: dc_n on entry, dc0 on return
@@ -65,6 +70,7 @@ from lstm_triton.kernels.tiles import (
     peephole_tiles,
     resident_backward_weights,
     row_lengths,
+    row_resets,
     split_k,
     step_tile,
 )
@@ -114,6 +120,7 @@ def _lstm_backward_step_kernel(
     w_ptr,  # (D, 4H, H)
     peephole_ptr,  # (D, 3, H) for the gates i, f, o
     lengths_ptr,  # (B,) int32
+    resets_ptr,  # (T, B) bool
     zone_h_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
     zone_c_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
     dc_ptr,  # (D, B, H)
@@ -130,6 +137,7 @@ def _lstm_backward_step_kernel(
     LAST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
+    HAS_RESETS: tl.constexpr,
     PEEPHOLE: tl.constexpr,
     ZONEOUT: tl.constexpr,
     ACT_I: tl.constexpr,
@@ -166,6 +174,13 @@ def _lstm_backward_step_kernel(
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
         b_last = tl.full([BLOCK_B, 1], LAST, tl.int1)
     m_valid = m_bh & b_valid
+    # m_next: the rows whose step t_next read this step's state (dz_next W flows back to them);
+    # b_fresh: the rows that started this valid step from zeros.
+    m_next = m_b
+    if HAS_RESETS:
+        if not LAST:
+            m_next = m_b & ~row_resets(resets_ptr, t_next, B, o_b, m_b)
+        b_fresh = row_resets(resets_ptr, t, B, o_b, m_b)[:, None] & b_valid
 
     p_dy = dy_ptr + t * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
     b_dr = tl.load(p_dy, mask=m_valid, other=0.0).to(acc_dtype)
@@ -177,7 +192,7 @@ def _lstm_backward_step_kernel(
             for k in range(0, G, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < G
-                m_bk = m_b[:, None] & m_k[None, :]
+                m_bk = m_next[:, None] & m_k[None, :]
                 b_dz = tl.load(
                     p_dz + o_k[None, :], mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD
                 )
@@ -188,7 +203,7 @@ def _lstm_backward_step_kernel(
         else:
             b_parts = resident_gradient(
                 p_dz,
-                m_b,
+                m_next,
                 H,
                 b_w_resident,
                 0,
@@ -201,7 +216,7 @@ def _lstm_backward_step_kernel(
             if BLOCK_K_TAIL > 0:
                 b_tail = resident_gradient(
                     p_dz,
-                    m_b,
+                    m_next,
                     H,
                     b_w_tail,
                     BLOCK_K,
@@ -231,6 +246,8 @@ def _lstm_backward_step_kernel(
             b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
     else:
         b_c_prev = tl.load(p_c - B * D * H, mask=m_valid, other=0.0)
+    if HAS_RESETS:
+        b_c_prev = tl.where(b_fresh, 0.0, b_c_prev)
     b_dc = tl.load(dc_ptr + o_state, mask=m_bh, other=0.0)
 
     if ZONEOUT > 0:
@@ -241,7 +258,10 @@ def _lstm_backward_step_kernel(
         # the rest flows through this step's cell. The cell's own new state is recomputed.
         b_dh_keep = tl.load(dh_keep_ptr + o_state, mask=m_bh, other=0.0)
         b_dr += tl.where(b_valid, b_dh_keep, 0.0)
-        tl.store(dh_keep_ptr + o_state, tl.where(b_valid, b_keep_h * b_dr, b_dh_keep), mask=m_bh)
+        b_dr_kept = b_keep_h * b_dr
+        if HAS_RESETS:
+            b_dr_kept = tl.where(b_fresh, 0.0, b_dr_kept)
+        tl.store(dh_keep_ptr + o_state, tl.where(b_valid, b_dr_kept, b_dh_keep), mask=m_bh)
         b_dr = (1.0 - b_keep_h) * b_dr
         b_c = b_f * b_c_prev + b_i * b_g
         b_dc_new = (1.0 - b_keep_c) * b_dc
@@ -263,6 +283,8 @@ def _lstm_backward_step_kernel(
         b_dc_prev += b_keep_c * b_dc
     if PEEPHOLE:
         b_dc_prev += b_di * b_pi + b_df * b_pf
+    if HAS_RESETS:
+        b_dc_prev = tl.where(b_fresh, 0.0, b_dc_prev)
 
     dz_dtype = dgates_ptr.dtype.element_ty
     p_dz_t = dgates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
@@ -283,6 +305,7 @@ def _lstm_backward_persistent_kernel(
     w_ptr,
     peephole_ptr,
     lengths_ptr,
+    resets_ptr,
     zone_h_ptr,
     zone_c_ptr,
     dc_ptr,
@@ -295,6 +318,7 @@ def _lstm_backward_persistent_kernel(
     D,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
+    HAS_RESETS: tl.constexpr,
     PEEPHOLE: tl.constexpr,
     ZONEOUT: tl.constexpr,
     ACT_I: tl.constexpr,
@@ -350,6 +374,7 @@ def _lstm_backward_persistent_kernel(
             w_ptr,
             peephole_ptr,
             lengths_ptr,
+            resets_ptr,
             zone_h_ptr,
             zone_c_ptr,
             dc_ptr,
@@ -366,6 +391,7 @@ def _lstm_backward_persistent_kernel(
             False,
             HAS_STATE,
             HAS_LENGTHS,
+            HAS_RESETS,
             PEEPHOLE,
             ZONEOUT,
             ACT_I,
@@ -395,6 +421,7 @@ def lstm_backward_recurrence(
     lengths: torch.Tensor | None,
     *,
     cell: Cell = TORCH_CELL,
+    resets: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run the reverse-time recurrence; returns dgates (T, B, D*4H), dc0 and dh0_kept (D, B, H).
 
@@ -412,7 +439,7 @@ def lstm_backward_recurrence(
     assert c_seq.dtype == accumulator_dtype(gates.dtype)
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous()
-    check_step_inputs(gates, lengths, cell, H)
+    check_step_inputs(gates, lengths, cell, H, resets)
 
     dgates = torch.empty_like(gates)
     dc = dc_n.to(dtype=c_seq.dtype, memory_format=torch.contiguous_format, copy=True)
@@ -424,6 +451,7 @@ def lstm_backward_recurrence(
         persistent_steps=T - 2,
         has_state=c0 is not None,
         has_lengths=lengths is not None,
+        has_resets=resets is not None,
         cell=cell,
         backward=True,
     )
@@ -436,6 +464,7 @@ def lstm_backward_recurrence(
         w_ptr=w,
         peephole_ptr=dc if cell.peephole is None else cell.peephole,
         lengths_ptr=dc if lengths is None else lengths,
+        resets_ptr=dc if resets is None else resets,
         zone_h_ptr=zone_h,
         zone_c_ptr=zone_c,
         dc_ptr=dc,

@@ -34,6 +34,10 @@ carries c unchanged and leaves its P in gates, so each row's reverse direction s
 at t = lengths[b] - 1 and reads zeros as its previous output, and c_seq's last step holds every
 row's c_n.
 
+With resets (one direction only), a row that resets at a valid time t starts it from zeros:
+r_prev = 0 (no product), c_prev = 0, and zoneout keeps zeros. At t = 0 that is the caller's
+part: it passes h0 and c0 zeroed in those rows (h0's product is in the gates).
+
 A program owns BLOCK_B batch rows x BLOCK_H hidden units of one direction and all four gates
 of those units, so the cell update is local; r_prev W^T needs every unit of the previous step,
 which other programs wrote, hence one launch per step, or a grid barrier per step between the
@@ -48,6 +52,7 @@ or fp64 for fp64 input; every other float tensor in the input dtype):
     h0       (D, B, H)     only with zoneout (and c0)
     c0       (D, B, H)
     lengths  (B,)          int32 on the device, 1 <= lengths[b] <= T
+    resets   (T, B)        bool, True where the row starts time t from a zero state
     zone_h,  (T, B, D, H)  bool masks k_h, k_c indexed by time t (not step) in training;
     zone_c   (1,)          or, in eval, p_h and p_c in acc
     y        (T, B, D*H)   r_t, direction d in columns d*H:(d+1)*H (torch's bidirectional layout)
@@ -77,6 +82,7 @@ from lstm_triton.kernels.tiles import (
     peephole_tiles,
     resident_forward_weights,
     row_lengths,
+    row_resets,
     split_gates,
     split_k,
     step_tile,
@@ -118,6 +124,7 @@ def _lstm_forward_step_kernel(
     h0_ptr,  # (D, B, H), read only with ZONEOUT
     c0_ptr,  # (D, B, H)
     lengths_ptr,  # (B,) int32
+    resets_ptr,  # (T, B) bool
     zone_h_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
     zone_c_ptr,  # (T, B, D, H) bool masks, or (1,) the probability, accumulator dtype
     y_ptr,  # (T, B, D*H)
@@ -134,6 +141,7 @@ def _lstm_forward_step_kernel(
     FIRST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
+    HAS_RESETS: tl.constexpr,
     PEEPHOLE: tl.constexpr,
     ZONEOUT: tl.constexpr,
     ACT_I: tl.constexpr,
@@ -166,6 +174,13 @@ def _lstm_forward_step_kernel(
         b_valid = t < b_length
     else:
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
+    # m_prev: the rows that read the previous step's state; a padded step's result is dropped,
+    # so only a valid step's reset (b_fresh) must zero the c it carries.
+    m_prev = m_b
+    if HAS_RESETS:
+        b_reset = row_resets(resets_ptr, t, B, o_b, m_b)
+        m_prev = m_b & ~b_reset
+        b_fresh = b_reset[:, None] & b_valid
 
     p_row = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G
     o_j, m_j = gate_columns(H, BLOCK_H)
@@ -180,6 +195,8 @@ def _lstm_forward_step_kernel(
     else:
         p_c_prev = c_seq_ptr + ((slot_prev * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
         b_c_prev = tl.load(p_c_prev, mask=m_bh, other=0.0)
+        if HAS_RESETS:
+            b_c_prev = tl.where(b_fresh, 0.0, b_c_prev)
         # Rows whose previous step was padding read zeros from y: their h0 part is already in
         # the gates of their first step.
         p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
@@ -189,14 +206,14 @@ def _lstm_forward_step_kernel(
             for k in range(0, H, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < H
-                m_hk = m_b[:, None] & m_k[None, :]
+                m_hk = m_prev[:, None] & m_k[None, :]
                 b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
                 b_w = tl.load(p_w + o_k[:, None], mask=m_k[:, None] & m_j[None, :], other=0.0)
                 b_z = tl.dot(b_h, b_w, acc=b_z, input_precision=DOT_PRECISION, out_dtype=b_z.dtype)
         else:
             b_parts = resident_products(
                 p_h,
-                m_b,
+                m_prev,
                 H,
                 b_w_resident,
                 0,
@@ -209,7 +226,7 @@ def _lstm_forward_step_kernel(
             if BLOCK_K_TAIL > 0:
                 b_tail = resident_products(
                     p_h,
-                    m_b,
+                    m_prev,
                     H,
                     b_w_tail,
                     BLOCK_K,
@@ -249,7 +266,8 @@ def _lstm_forward_step_kernel(
             b_first = tl.full([BLOCK_B, 1], 1, tl.int1)
         else:
             p_h_prev = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
-            b_h_prev = tl.load(p_h_prev, mask=m_bh, other=0.0).to(acc_dtype)
+            b_h_prev = tl.load(p_h_prev, mask=m_prev[:, None] & m_h[None, :], other=0.0)
+            b_h_prev = b_h_prev.to(acc_dtype)
             if HAS_LENGTHS:
                 b_first = t_prev >= b_length
             else:
@@ -282,6 +300,7 @@ def _lstm_forward_persistent_kernel(
     h0_ptr,
     c0_ptr,
     lengths_ptr,
+    resets_ptr,
     zone_h_ptr,
     zone_c_ptr,
     y_ptr,
@@ -294,6 +313,7 @@ def _lstm_forward_persistent_kernel(
     slots,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
+    HAS_RESETS: tl.constexpr,
     PEEPHOLE: tl.constexpr,
     ZONEOUT: tl.constexpr,
     ACT_I: tl.constexpr,
@@ -347,6 +367,7 @@ def _lstm_forward_persistent_kernel(
             h0_ptr,
             c0_ptr,
             lengths_ptr,
+            resets_ptr,
             zone_h_ptr,
             zone_c_ptr,
             y_ptr,
@@ -363,6 +384,7 @@ def _lstm_forward_persistent_kernel(
             False,
             HAS_STATE,
             HAS_LENGTHS,
+            HAS_RESETS,
             PEEPHOLE,
             ZONEOUT,
             ACT_I,
@@ -390,6 +412,7 @@ def lstm_forward_recurrence(
     *,
     keep_cell_states: bool,
     cell: Cell = TORCH_CELL,
+    resets: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the recurrence over all steps; returns y (T, B, D*H) and c_seq (S, B, D, H).
 
@@ -404,7 +427,7 @@ def lstm_forward_recurrence(
     assert gates.is_contiguous() and w.is_contiguous() and w.dtype == gates.dtype
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous() and c0.dtype == gates.dtype
-    check_step_inputs(gates, lengths, cell, H)
+    check_step_inputs(gates, lengths, cell, H, resets)
     if cell.zoneout_mode:
         assert (h0 is None) == (c0 is None), "zoneout blends h0 and c0: both or neither"
     if cell.zoneout_mode and c0 is not None:
@@ -421,6 +444,7 @@ def lstm_forward_recurrence(
         persistent_steps=T - 1,
         has_state=c0 is not None,
         has_lengths=lengths is not None,
+        has_resets=resets is not None,
         cell=cell,
         backward=False,
     )
@@ -431,6 +455,7 @@ def lstm_forward_recurrence(
         h0_ptr=y if h0 is None else h0,
         c0_ptr=y if c0 is None else c0,
         lengths_ptr=y if lengths is None else lengths,
+        resets_ptr=y if resets is None else resets,
         zone_h_ptr=zone_h,
         zone_c_ptr=zone_c,
         y_ptr=y,

@@ -15,6 +15,9 @@ Backward, with no atomics:
     dW_hr[d] = sum_t dh_t^T r_t with dh_t = dy_t + dz_next W_hh[d] (+ dh_n at the last step);
     peephole gradients: sums over T*B of dz_i c_prev, dz_f c_prev, dz_o c~ (the cell before
         zoneout's blend).
+With resets (T, B) (one direction): a row that resets at step t has h_prev = c_prev = 0 there,
+so the sums above skip its (t, b) terms of h_prev and c_prev, and dz_t W_hh does not reach
+h_{t-1}. At t = 0 the caller passes h0 and c0 zeroed in those rows.
 
 Shapes (P = proj_size or H): x (T, B, I), w_ih (D, 4H, I), w_hh (D, 4H, P), bias (D, 4H) =
 b_ih + b_hh or None, w_hr (D, P, H) or None, h0 (D, B, P), c0 (D, B, H), lengths (B,) int32 on
@@ -91,6 +94,13 @@ def _unproject(dy: torch.Tensor, w_hr: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ndp,dph->ndh", dy.view(T * B, D, P), w_hr).reshape(T, B, D * H)
 
 
+def _unless_reset(seq: torch.Tensor, resets: torch.Tensor | None) -> torch.Tensor:
+    """seq (T, B, ...) of values entering each step, zero where the step resets the row."""
+    if resets is None:
+        return seq
+    return torch.where(resets.view(*resets.shape, *(1,) * (seq.dim() - 2)), 0, seq)
+
+
 def _recurrent_weight(w_hh: torch.Tensor, w_hr: torch.Tensor | None) -> torch.Tensor:
     return w_hh if w_hr is None else torch.bmm(w_hh, w_hr)
 
@@ -107,6 +117,7 @@ def lstm_layer_forward(
     *,
     keep_cache: bool,
     cell: Cell = TORCH_CELL,
+    resets: torch.Tensor | None = None,
 ) -> LayerForward:
     """Run one layer; keep_cache=False (inference) keeps two cell-state slots instead of T."""
     T, B, I = x.shape
@@ -126,7 +137,7 @@ def lstm_layer_forward(
     w = _recurrent_weight(w_hh, w_hr).contiguous()
     h0_kept = h0 if cell.zoneout_mode else None
     r, c_seq = lstm_forward_recurrence(
-        gates, w, h0_kept, c0, lengths, keep_cell_states=keep_cache, cell=cell
+        gates, w, h0_kept, c0, lengths, keep_cell_states=keep_cache, cell=cell, resets=resets
     )
     y = r if w_hr is None else _project(r, w_hr)
     h_n = torch.stack(
@@ -152,6 +163,7 @@ def lstm_layer_backward(
     *,
     needs_grad: tuple[bool, bool, bool, bool, bool, bool, bool],
     cell: Cell = TORCH_CELL,
+    resets: torch.Tensor | None = None,
 ) -> LayerGrads:
     """Gradients of one layer; needs_grad says which of (x, h0/c0, w_ih, w_hh, bias, w_hr,
     peephole) to make."""
@@ -165,7 +177,7 @@ def lstm_layer_backward(
         dr_n = torch.bmm(dh_n, w_hr)
     w = _recurrent_weight(w_hh, w_hr).contiguous()
     dz, dc0, dh0_kept = lstm_backward_recurrence(
-        dr, dr_n, dc_n, fwd.gates, fwd.c_seq, w, c0, lengths, cell=cell
+        dr, dr_n, dc_n, fwd.gates, fwd.c_seq, w, c0, lengths, cell=cell, resets=resets
     )
     dz2d = dz.view(T * B, D * G)
 
@@ -194,26 +206,33 @@ def lstm_layer_backward(
         else:
             later, earlier = slice(None, -1), slice(1, None)
         dz_d, y_d = _direction(dz, d, G), _direction(fwd.y, d, P)
+        later_resets = None if resets is None else resets[later]
         if need_w_hh:
-            dz_later, y_earlier = dz_d[later].reshape(-1, G), y_d[earlier].reshape(-1, P)
+            y_earlier = _unless_reset(y_d[earlier], later_resets).reshape(-1, P)
+            dz_later = dz_d[later].reshape(-1, G)
             if h0 is None:
                 torch.mm(dz_later.t(), y_earlier, out=dw_hh[d])
             else:
                 torch.addmm(first_dz[d].t() @ h0[d], dz_later.t(), y_earlier, out=dw_hh[d])
         if need_w_hr:
             dh = _direction(dy, d, P).clone()
-            dh[earlier] += dz_d[later] @ w_hh[d]
+            dh[earlier] += _unless_reset(dz_d[later], later_resets) @ w_hh[d]
             dh[_rows_at(dh, _last_time(d, T, lengths))] += dh_n[d]
             r_d = _direction(fwd.r, d, w_hr.shape[2])
             torch.mm(dh.reshape(-1, P).t(), r_d.reshape(-1, w_hr.shape[2]), out=dw_hr[d])
-    dpeephole = (
-        _peephole_grad(dz, fwd, c0, zoneout=cell.zoneout_mode > 0) if need_peephole else None
-    )
+    dpeephole = None
+    if need_peephole:
+        dpeephole = _peephole_grad(dz, fwd, c0, resets, zoneout=cell.zoneout_mode > 0)
     return LayerGrads(dx, dh0, dc0_out, dw_ih, dw_hh, db, dw_hr, dpeephole)
 
 
 def _peephole_grad(
-    dz: torch.Tensor, fwd: LayerForward, c0: torch.Tensor | None, *, zoneout: bool
+    dz: torch.Tensor,
+    fwd: LayerForward,
+    c0: torch.Tensor | None,
+    resets: torch.Tensor | None,
+    *,
+    zoneout: bool,
 ) -> torch.Tensor:
     """Sums over T*B of dz_i c_prev, dz_f c_prev, dz_o c_new per direction -> (D, 3, H).
 
@@ -223,7 +242,7 @@ def _peephole_grad(
     c_seq = fwd.c_seq
     _, _, D, H = c_seq.shape
     first = torch.zeros_like(c_seq[:1]) if c0 is None else c0.transpose(0, 1).unsqueeze(0)
-    c_prev = torch.cat([first.to(c_seq.dtype), c_seq[:-1]])
+    c_prev = _unless_reset(torch.cat([first.to(c_seq.dtype), c_seq[:-1]]), resets)
     grads = []
     for d in range(D):
         dz_steps = _direction(dz, d, 4 * H).to(c_seq.dtype)

@@ -44,6 +44,13 @@ def _valid(lengths: torch.Tensor | None, t: int, batch: int, device) -> torch.Te
     return (t < lengths).view(batch, 1)
 
 
+def _fresh(resets: torch.Tensor | None, t: int, valid: torch.Tensor) -> torch.Tensor:
+    """(B, 1) bool: which rows start their valid step t from a zero state."""
+    if resets is None:
+        return torch.zeros_like(valid)
+    return resets[t].view(-1, 1) & valid
+
+
 def _peepholes(cell: Cell, d: int, acc: torch.dtype):
     return (0.0, 0.0, 0.0) if cell.peephole is None else cell.peephole[d].to(acc)
 
@@ -64,6 +71,7 @@ def lstm_forward_recurrence_reference(
     *,
     keep_cell_states: bool,
     cell: Cell = TORCH_CELL,
+    resets: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Twin of lstm_forward.lstm_forward_recurrence."""
     T, B, _ = gates.shape
@@ -82,6 +90,8 @@ def lstm_forward_recurrence_reference(
         for s in range(T):
             t = _time(d, s, T)
             valid = _valid(lengths, t, B, gates.device)
+            fresh = _fresh(resets, t, valid)
+            c, r = torch.where(fresh, 0.0, c), torch.where(fresh, 0.0, r)
             # A row's first step: s = 0, or in reverse the step before which it was padding.
             first = torch.full((B, 1), s == 0, device=gates.device)
             if d == 1 and lengths is not None:
@@ -119,6 +129,7 @@ def lstm_backward_recurrence_reference(
     lengths: torch.Tensor | None,
     *,
     cell: Cell = TORCH_CELL,
+    resets: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Twin of lstm_backward.lstm_backward_recurrence."""
     T, B, _ = gates.shape
@@ -136,6 +147,7 @@ def lstm_backward_recurrence_reference(
         for s in reversed(range(T)):
             t = _time(d, s, T)
             valid = _valid(lengths, t, B, gates.device)
+            fresh = _fresh(resets, t, valid)
             last = (t == (lengths - 1) * (1 - d)).view(B, 1) if lengths is not None else s == T - 1
             dh = dr_next + torch.where(valid, dy[t, :, d * H : (d + 1) * H].to(acc) + kept, 0.0)
             dh = dh + torch.where(valid & last, dh_n[d].to(acc), 0.0)
@@ -146,8 +158,9 @@ def lstm_backward_recurrence_reference(
                 c_prev = c0[d].to(acc)
             else:
                 c_prev = torch.zeros_like(dc)
+            c_prev = torch.where(fresh, 0.0, c_prev)
             keep_h, keep_c = _kept(cell, t, d, acc)
-            kept = torch.where(valid, keep_h * dh, kept)
+            kept = torch.where(valid, torch.where(fresh, 0.0, keep_h * dh), kept)
             dr = (1 - keep_h) * dh
             c_new = f * c_prev + i * g if cell.zoneout_mode else c_seq[s, :, d]
             tc = _activate(c_new, act_c)
@@ -158,8 +171,9 @@ def lstm_backward_recurrence_reference(
             dg = dc_new * i * _slope(g, act_g)
             dz = torch.where(valid, torch.cat([di, df, dg, do], dim=1), 0.0).to(gates.dtype)
             dgates[t, :, d * G : (d + 1) * G] = dz
-            dc = torch.where(valid, keep_c * dc + dc_new * f + di * p_i + df * p_f, dc)
-            dr_next = dz.to(acc) @ w[d].to(acc)
+            dc_prev = keep_c * dc + dc_new * f + di * p_i + df * p_f
+            dc = torch.where(valid, torch.where(fresh, 0.0, dc_prev), dc)
+            dr_next = torch.where(fresh, 0.0, dz.to(acc) @ w[d].to(acc))
         dc0[d] = dc
         dh_kept[d] = kept
     return dgates, dc0, dh_kept

@@ -244,6 +244,7 @@ def plan(
     persistent_steps: int,
     has_state: bool,
     has_lengths: bool,
+    has_resets: bool,
     cell: Cell,
     backward: bool,
 ) -> LaunchPlan:
@@ -263,6 +264,7 @@ def plan(
         D=D,
         HAS_STATE=has_state,
         HAS_LENGTHS=has_lengths,
+        HAS_RESETS=has_resets,
         **cell_constexprs(cell),
         DOT_PRECISION=dot_precision(gates.dtype),
         BLOCK_B=tiles.block_b,

@@ -25,6 +25,12 @@ def row_lengths(lengths_ptr, o_b, m_b):
 
 
 @triton.jit
+def row_resets(resets_ptr, t, B, o_b, m_b):
+    """(BLOCK_B,) which of the program's rows start time t from a zero state."""
+    return tl.load(resets_ptr + t * B + o_b, mask=m_b, other=0) != 0
+
+
+@triton.jit
 def peephole_tiles(peephole_ptr, i_d, H, o_h, m_h, acc_dtype: tl.constexpr):
     """(1, BLOCK_H) cell-state weights of the gates i, f and o for the program's units."""
     p_peep = peephole_ptr + i_d * 3 * H + o_h[None, :]

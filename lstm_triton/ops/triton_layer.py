@@ -47,6 +47,7 @@ def layer_forward(
     h0: Tensor | None,
     c0: Tensor | None,
     lengths: Tensor | None,
+    resets: Tensor | None,
     peephole: Tensor | None,
     activations: list[int],
     zoneout_masks: list[Tensor],
@@ -61,7 +62,7 @@ def layer_forward(
 
     cell = _cell(peephole, activations, zoneout_masks, zoneout_h, zoneout_c)
     out = lstm_layer_forward(
-        x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache=keep_cache, cell=cell
+        x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, keep_cache=keep_cache, cell=cell, resets=resets
     )
     r = out.r if w_hr is not None else None
     return out.y, out.h_n, out.c_n, out.gates, out.c_seq, _or_empty(r, x)
@@ -89,7 +90,7 @@ def cache_bytes(
 
 
 @layer_forward.register_fake
-def _layer_forward_fake(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, *cell_and_keep_cache):
+def _layer_forward_fake(x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, resets, *cell_and_keep_cache):
     keep_cache = cell_and_keep_cache[-1]
     T, B, _ = x.shape
     D, G, P = w_hh.shape
@@ -115,6 +116,7 @@ def layer_backward(
     h0: Tensor | None,
     c0: Tensor | None,
     lengths: Tensor | None,
+    resets: Tensor | None,
     y: Tensor,
     gates: Tensor,
     c_seq: Tensor,
@@ -145,6 +147,7 @@ def layer_backward(
         cache,
         needs_grad=tuple(needs_grad),
         cell=_cell(peephole, activations, zoneout_masks, zoneout_h, zoneout_c),
+        resets=resets,
     )
     return [_or_empty(grad, x) for grad in grads]
 
@@ -167,11 +170,12 @@ def _layer_backward_fake(dy, dh_n, dc_n, x, w_ih, w_hh, w_hr, *rest):
 
 
 def _save_for_backward(ctx, inputs, output):
-    x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, peephole, activations, masks, *zoneout, _ = inputs
+    x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, resets, peephole, activations, masks, *_ = inputs
+    zoneout = inputs[-3:-1]
     y, _, _, gates, c_seq, r = output
     # bias only for the double backward's recomputation: a (D, 4H) tensor.
     ctx.save_for_backward(
-        x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks
+        x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, resets, y, gates, c_seq, r, peephole, *masks
     )
     ctx.activations, ctx.zoneout = activations, zoneout
 
@@ -181,12 +185,12 @@ def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
         # create_graph=True (a double backward to come): the kernels' backward has no
         # derivative, the reference's does.
         return _reference_backward(ctx, dy, dh_n, dc_n)
-    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, y, gates, c_seq, r, peephole, *masks = (
+    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, resets, y, gates, c_seq, r, peephole, *masks = (
         ctx.saved_tensors
     )
     need = ctx.needs_input_grad
     need_x, need_w_ih, need_w_hh, need_bias, need_w_hr, need_h0, need_c0 = need[:7]
-    needs = [need_x, need_h0 or need_c0, need_w_ih, need_w_hh, need_bias, need_w_hr, need[8]]
+    needs = [need_x, need_h0 or need_c0, need_w_ih, need_w_hh, need_bias, need_w_hr, need[9]]
     grads = layer_backward(
         dy.contiguous(),
         dh_n.contiguous(),
@@ -198,6 +202,7 @@ def _backward(ctx, dy, dh_n, dc_n, *_cache_grads):
         h0,
         c0,
         lengths,
+        resets,
         y,
         gates,
         c_seq,
@@ -229,6 +234,7 @@ def _in_forward_order(grads: list[Tensor | None], masks: list[Tensor]) -> tuple:
         dh0,
         dc0,
         None,
+        None,
         dpeephole,
         None,
         mask_grads,
@@ -241,7 +247,9 @@ def _in_forward_order(grads: list[Tensor | None], masks: list[Tensor]) -> tuple:
 def _reference_backward(ctx, dy, dh_n, dc_n):
     """_backward's gradients as a graph autograd can differentiate again: the layer recomputed
     by the reference backend (the same equations) from the saved inputs, and differentiated."""
-    x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, _, _, _, _, peephole, *masks = ctx.saved_tensors
+    x, w_ih, w_hh, bias, w_hr, h0, c0, lengths, resets, _, _, _, _, peephole, *masks = (
+        ctx.saved_tensors
+    )
     D = w_hh.shape[0]
     weights = []
     for d in range(D):
@@ -256,9 +264,9 @@ def _reference_backward(ctx, dy, dh_n, dc_n):
         zoneout_masks=tuple(masks),
         zoneout_probabilities=() if masks else tuple(ctx.zoneout),
     )
-    outputs = reference_layer(x, h0, c0, weights, D, bias is not None, lengths, cell)
+    outputs = reference_layer(x, h0, c0, weights, D, bias is not None, lengths, cell, resets)
     inputs = [x, w_ih, w_hh, bias, w_hr, h0, c0, peephole]
-    wanted = [*ctx.needs_input_grad[:7], ctx.needs_input_grad[8]]
+    wanted = [*ctx.needs_input_grad[:7], ctx.needs_input_grad[9]]
     grads = iter(
         torch.autograd.grad(
             outputs,
@@ -293,7 +301,8 @@ def triton_layer(
     """One layer on the kernels: x (T, B, I) -> y (T, B, D*P), h_n (D, B, P), c_n (D, B, H).
 
     weights are torch.nn.LSTM's per direction: w_ih, w_hh[, b_ih, b_hh][, w_hr]; lengths (B,)
-    int32 on x's device, or None; cell: this layer's options (ops.cell).
+    int32 on x's device, or None; cell: this layer's options (ops.cell); resets (T, B) bool on
+    x's device, or None (one direction).
     """
     tensors = [x, h0, c0, *weights, *(cell.peepholes or ())]
     # torch cannot apply torch.func's transforms to a custom op with register_autograd
@@ -319,6 +328,11 @@ def triton_layer(
     has_proj = per_direction in (3, 5)
     w_hr = _stacked([w[-1] for w in by_direction]).contiguous() if has_proj else None
     peephole = None if cell.peepholes is None else _stacked(cell.peepholes).contiguous()
+    if h0 is not None and resets is not None:
+        # The kernels start a reset at t = 0 from the h0 and c0 they are given; zeroed here,
+        # autograd stops their gradient in those rows.
+        fresh = resets[0].view(1, -1, 1)
+        h0, c0 = torch.where(fresh, 0.0, h0), torch.where(fresh, 0.0, c0)
     if h0 is not None:
         h0, c0 = h0.contiguous(), c0.contiguous()
     x = x.contiguous()
@@ -334,6 +348,7 @@ def triton_layer(
         h0,
         c0,
         lengths,
+        resets,
         peephole,
         list(activation_codes(cell.activations)),
         list(cell.zoneout_masks),

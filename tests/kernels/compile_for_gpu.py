@@ -73,6 +73,7 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict, dict]:
     forward = {
         **pointers("gates_ptr w_ptr peephole_ptr h0_ptr c0_ptr", dtype),
         "lengths_ptr": "*i32",
+        "resets_ptr": "*i1",
         "zone_h_ptr": zone,
         "zone_c_ptr": zone,
         "y_ptr": f"*{dtype}",
@@ -86,6 +87,7 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict, dict]:
         "c_seq_ptr": f"*{acc}",
         **pointers("c0_ptr w_ptr peephole_ptr", dtype),
         "lengths_ptr": "*i32",
+        "resets_ptr": "*i1",
         "zone_h_ptr": zone,
         "zone_c_ptr": zone,
         **pointers("dc_ptr dh_keep_ptr", acc),
@@ -123,10 +125,12 @@ def compile_kernel(
 def constexprs(
     state: bool, lengths: bool, peephole: bool, zoneout: int, acts: tuple, blocks: dict
 ) -> dict:
-    """The constexpr arguments both kernels of a direction share."""
+    """The constexpr arguments both kernels of a direction share; lengths stands for lengths
+    and resets, on or off together."""
     return {
         "HAS_STATE": state,
         "HAS_LENGTHS": lengths,
+        "HAS_RESETS": lengths,
         "PEEPHOLE": peephole,
         "ZONEOUT": zoneout,
         **dict(zip(("ACT_I", "ACT_F", "ACT_G", "ACT_O", "ACT_C"), acts, strict=True)),

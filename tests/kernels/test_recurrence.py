@@ -34,6 +34,7 @@ class Variant:
     peephole: bool = False
     other_activations: bool = False
     zoneout: str | None = None  # "masks" (training) or "expectation" (eval)
+    resets: bool = False  # one direction only
 
 
 VARIANTS = {
@@ -78,13 +79,30 @@ def make(shape, dtype, device, variant: Variant, seed=0):
     return gates, w, h0, c0, lengths, Cell(**cell)
 
 
+def make_resets(shape, device, seed=2) -> torch.Tensor:
+    """(T, B) resets at a third of the steps, row 0's first step and the last row's last step
+    among them."""
+    T, B, _, D = shape
+    assert D == 1, "resets have no meaning in reverse time"
+    resets = torch.rand(T, B, generator=torch.Generator().manual_seed(seed)) < 0.3
+    resets[0, 0] = resets[-1, -1] = True
+    return resets.to(device)
+
+
 def check_against_twins(shape, dtype, variant: Variant, device, close) -> None:
     """Forward, then backward, of the launchers against kernels/reference.py."""
     gates, w, h0, c0, lengths, cell = make(shape, dtype, device, variant)
+    resets = None
+    if variant.resets:
+        resets = make_resets(shape, device)
+        if h0 is not None:  # the kernels' contract at t = 0, which the layer keeps
+            h0, c0 = (torch.where(resets[0].view(1, -1, 1), 0.0, state) for state in (h0, c0))
     gates_ref = gates.clone()
-    y, c_seq = lstm_forward_recurrence(gates, w, h0, c0, lengths, keep_cell_states=True, cell=cell)
+    y, c_seq = lstm_forward_recurrence(
+        gates, w, h0, c0, lengths, keep_cell_states=True, cell=cell, resets=resets
+    )
     y_ref, c_seq_ref = lstm_forward_recurrence_reference(
-        gates_ref, w, h0, c0, lengths, keep_cell_states=True, cell=cell
+        gates_ref, w, h0, c0, lengths, keep_cell_states=True, cell=cell, resets=resets
     )
     close(y, y_ref, dtype, "y")
     close(c_seq, c_seq_ref, dtype, "c_seq")
@@ -95,9 +113,11 @@ def check_against_twins(shape, dtype, variant: Variant, device, close) -> None:
     dy = torch.randn(y.shape, generator=g).to(y)
     dh_n = torch.randn(D, B, H, generator=g).to(y)
     dc_n = torch.randn(D, B, H, generator=g).to(y)
-    got = lstm_backward_recurrence(dy, dh_n, dc_n, gates, c_seq, w, c0, lengths, cell=cell)
+    got = lstm_backward_recurrence(
+        dy, dh_n, dc_n, gates, c_seq, w, c0, lengths, cell=cell, resets=resets
+    )
     want = lstm_backward_recurrence_reference(
-        dy, dh_n, dc_n, gates_ref, c_seq_ref, w, c0, lengths, cell=cell
+        dy, dh_n, dc_n, gates_ref, c_seq_ref, w, c0, lengths, cell=cell, resets=resets
     )
     for name, value, expected in zip(("dgates", "dc0", "dh0 kept"), got, want, strict=True):
         close(value, expected, dtype, name)
@@ -112,6 +132,34 @@ def test_forward_and_backward_match_twins(
     if kernel_device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
     check_against_twins(shape, dtype, VARIANTS[variant], kernel_device, close)
+
+
+RESET_SHAPES = [(6, 5, 19, 1), (1, 2, 16, 1)]
+RESET_VARIANTS = {
+    "h0c0-resets": Variant(state=True, resets=True),
+    "h0c0-lengths-resets": Variant(state=True, lengths=True, resets=True),
+    "h0c0-lengths-zoneout-masks-resets": Variant(True, True, zoneout="masks", resets=True),
+    "peephole-activations-resets": Variant(peephole=True, other_activations=True, resets=True),
+}
+
+
+@pytest.mark.parametrize("variant", RESET_VARIANTS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16], ids=str)
+@pytest.mark.parametrize("shape", RESET_SHAPES, ids=shape_id)
+def test_resets_match_twins(shape, dtype, variant, kernel_device, close, poison_empty):
+    """A row that resets starts the step from zeros and passes no gradient back through it."""
+    check_against_twins(shape, dtype, RESET_VARIANTS[variant], kernel_device, close)
+
+
+@pytest.mark.parametrize("variant", ["h0c0-lengths-resets", "h0c0-lengths-zoneout-masks-resets"])
+def test_persistent_schedules_match_twins_with_resets(
+    variant, kernel_device, close, poison_empty, persistent
+):
+    name, before = persistent
+    shape = fitting(RESET_SHAPES[0], name, kernel_device)
+    dtype = torch.float16 if kernel_device.type == "cuda" else torch.float32
+    check_against_twins(shape, dtype, RESET_VARIANTS[variant], kernel_device, close)
+    assert schedule.launched[name] == before + 2
 
 
 @pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
