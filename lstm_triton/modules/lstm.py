@@ -6,11 +6,13 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from lstm_triton.modules.native_resets import native_forward_with_resets
 from lstm_triton.modules.options import Options
 from lstm_triton.modules.torchscript import NotScriptable
 from lstm_triton.modules.validation import (
     check_lengths,
     check_packed_input,
+    check_resets,
     check_sequence_input,
 )
 from lstm_triton.ops import lstm_layers, resolve_backend
@@ -25,13 +27,16 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
     torch can run the call, else the kernels on CUDA; ops/dispatch.py), "triton" (the kernels;
     CPU tensors only under TRITON_INTERPRET=1), "native" (torch's own: cuDNN or ATen) or
     "reference" (a plain PyTorch step loop); the cell options forget_bias, chrono_init,
-    peephole, activations, recurrent_dropout and zoneout (modules/options.py); and `lengths`
-    in forward.
+    peephole, activations, recurrent_dropout and zoneout (modules/options.py); and in forward
+    `lengths` (variable length without packing) and `resets` (episode ends inside the
+    sequence, for recurrent reinforcement learning).
 
     Shapes (D = 2 if bidirectional else 1, P = proj_size or hidden_size): input (T, B, I), or
     (B, T, I) with batch_first, or (T, I) unbatched, or a PackedSequence; hx = (h0, c0) with
     h0 (num_layers*D, B, P) and c0 (num_layers*D, B, hidden_size) (no B when unbatched).
     Returns output (T, B, D*P) (a PackedSequence for packed input) and (h_n, c_n) like hx.
+    resets (T, B) ((B, T) with batch_first, (T,) unbatched), one direction only: where set,
+    the row's state (every layer's h and c) entering that step is zeros.
 
     It is an nn.RNNBase in LSTM mode with nn.LSTM's methods rather than an nn.LSTM subclass:
     torch.compile graph-breaks on every instance of nn.LSTM, and this module must compile.
@@ -90,21 +95,42 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
             dtype=dtype,
         )
 
-    def forward(self, input, hx=None, lengths=None):
+    def forward(self, input, hx=None, lengths=None, *, resets=None):
         """input, hx as torch.nn.LSTM; lengths (B,) ints in [1, T] for padded batched input:
         row b stops after lengths[b] steps, its padded outputs are zero and its (h_n, c_n)
-        are those of its last step (as with a PackedSequence, without packing)."""
+        are those of its last step (as with a PackedSequence, without packing).
+
+        resets: bool or 0/1 (integer or floating) shaped (T, B), (B, T) with batch_first or
+        (T,) unbatched, on the input's device, in the padded layout of the original batch for
+        a PackedSequence; not with bidirectional. Where resets[t, b] is set, row b's state
+        entering step t, every layer's h and c, is zeros before step t runs, as recurrent RL
+        code does with `(1 - done_t) * state` in a loop over steps (hx is the state carried
+        over from the previous rollout); no gradient flows through a reset into earlier
+        steps. Resets at a row's padded steps (past its length) are ignored.
+        """
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError("lengths are given by the PackedSequence; pass one, not both")
-            return self._forward_packed(input, hx)
+            return self._forward_packed(input, hx, resets)
         batched = check_sequence_input(
             input, hx, batch_first=self.batch_first, **self._expected_shapes()
         )
         if lengths is not None:
             lengths = check_lengths(lengths, input, batched=batched, batch_first=self.batch_first)
-        backend = resolve_backend(self.backend, input.device, custom_cell=self.custom_cell)
+        if resets is not None:
+            resets = check_resets(
+                resets,
+                input,
+                batched=batched,
+                batch_first=self.batch_first,
+                bidirectional=self.bidirectional,
+            )
+        backend = resolve_backend(
+            self.backend, input.device, custom_cell=self.custom_cell, resets=resets is not None
+        )
         if backend == "native":
+            if resets is not None:
+                return native_forward_with_resets(self, input, hx, lengths, resets, batched=batched)
             if lengths is None:
                 return self._native_forward(input, hx)
             return self._native_padded(input, hx, lengths)
@@ -130,6 +156,7 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
             training=self.training,
             backend=backend,
             lengths=lengths,
+            resets=resets,
             **self._cell_arguments(),
         )
         if not batched:
@@ -149,15 +176,19 @@ class LSTM(NotScriptable, Options, nn.RNNBase):
             "parameter": next(self.parameters()),
         }
 
-    def _forward_packed(self, packed: PackedSequence, hx):
-        """Runs the padded path with lengths; returns output packed as torch does."""
+    def _forward_packed(self, packed: PackedSequence, hx, resets):
+        """Runs the padded path with lengths (and resets: pad_packed_sequence restores the
+        original batch order they come in); returns output packed as torch does."""
         batch = int(packed.batch_sizes[0])
         check_packed_input(packed.data, batch, hx, **self._expected_shapes())
         device = packed.data.device
-        if resolve_backend(self.backend, device, custom_cell=self.custom_cell) == "native":
+        backend = resolve_backend(
+            self.backend, device, custom_cell=self.custom_cell, resets=resets is not None
+        )
+        if backend == "native" and resets is None:
             return self._native_forward(packed, hx)
         padded, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
-        output, state = self.forward(padded, hx, lengths)
+        output, state = self.forward(padded, hx, lengths, resets=resets)
         if packed.sorted_indices is not None:
             output = output.index_select(0 if self.batch_first else 1, packed.sorted_indices)
             lengths = lengths[packed.sorted_indices.cpu()]

@@ -185,3 +185,46 @@ def check_packed_input(
     check_matches_parameters(data, parameter)
     if hx is not None:
         check_state(hx, data, [(num_states, batch, size) for size in state_sizes])
+
+
+def check_resets(
+    resets: object, input: torch.Tensor, *, batched: bool, batch_first: bool, bidirectional: bool
+) -> torch.Tensor:
+    """resets must be 0/1 (bool, integer or floating) shaped (T, B), (B, T) with batch_first or
+    (T,) unbatched, on the input's device; returns them as (T, B) bool, time-major, contiguous
+    (values on CUDA checked there, without a synchronisation)."""
+    if bidirectional:
+        raise ValueError(
+            "resets need a unidirectional LSTM: a reset zeroes the state entering a step, "
+            "which has no meaning in reverse time; got bidirectional=True"
+        )
+    if not isinstance(resets, torch.Tensor):
+        raise TypeError(f"resets must be a torch.Tensor, got {type(resets).__name__}")
+    if resets.dtype.is_complex:
+        raise TypeError(f"resets must be bool, integer or floating 0/1, got {resets.dtype}")
+    if not batched:
+        layout, expected = "(T,)", (input.shape[0],)
+    elif batch_first:
+        layout, expected = "(B, T)", (input.shape[0], input.shape[1])
+    else:
+        layout, expected = "(T, B)", (input.shape[0], input.shape[1])
+    if tuple(resets.shape) != expected:
+        raise ValueError(
+            f"resets must have shape {layout} = {expected} for the input of shape "
+            f"{tuple(input.shape)}, got {tuple(resets.shape)}"
+        )
+    if resets.device != input.device:
+        raise ValueError(f"resets must be on {input.device} like the input, got {resets.device}")
+    if resets.dtype != torch.bool:
+        binary = ((resets == 0) | (resets == 1)).all()
+        message = "resets must hold only 0 and 1 (or False and True)"
+        if resets.device.type != "cpu" or torch.compiler.is_compiling():
+            # Reading the values would wait for the GPU (or is impossible while tracing): a
+            # value other than 0/1 stops the stream instead (reported at the next sync).
+            torch._assert_async(binary, message)
+        elif not binary:
+            other = resets[(resets != 0) & (resets != 1)][0].item()
+            raise ValueError(f"{message}, got {other}")
+    resets = resets.to(torch.bool)
+    time_major = resets.unsqueeze(1) if not batched else resets.t() if batch_first else resets
+    return time_major.contiguous()

@@ -17,7 +17,9 @@ def check_backend_name(backend: str) -> str:
     return backend
 
 
-def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = False) -> str:
+def resolve_backend(
+    backend: str, device: torch.device, *, custom_cell: bool = False, resets: bool = False
+) -> str:
     """Map a requested backend to the one that runs on `device`: triton, native or reference.
 
     auto is torch's own LSTM (native: cuDNN on CUDA) wherever torch can run the call, and for
@@ -26,19 +28,32 @@ def resolve_backend(backend: str, device: torch.device, *, custom_cell: bool = F
     cuDNN on a GPU (experiments/gpu_check.py does it): until a measurement shows them faster
     for a GPU, dtype and shape, auto never picks them where torch's LSTM can run, so that the
     default is never slower than torch.
-    native on CPU runs as reference inside torch.compile.
+    With resets (episode ends inside the sequence), torch's LSTM cannot run the call in one
+    go: its alternatives are one call per step (what recurrent RL code does today) or one per
+    segment between resets (native here, modules/native_resets.py). auto is then the kernels
+    on CUDA, which take the resets in one call, and native elsewhere (reference for a custom
+    cell, as above).
+    native on CPU runs as reference inside torch.compile, and so does native with resets on
+    any device.
     triton on a CPU tensor runs only when the kernels were built for Triton's interpreter.
     """
     check_backend_name(backend)
+    kernels_here = device.type == "cuda" and TRITON_INSTALLED
     if backend == "auto":
-        if not custom_cell:
+        if custom_cell:
+            return "triton" if kernels_here else "reference"
+        if not resets:
             return "native"
-        return "triton" if device.type == "cuda" and TRITON_INSTALLED else "reference"
+        backend = "triton" if kernels_here else "native"
     if backend == "native" and custom_cell:
         raise ValueError(
             "backend='native' (torch's own LSTM) has no peephole, activation, recurrent "
             "dropout or zoneout options; use backend 'triton', 'reference' or 'auto'"
         )
+    if backend == "native" and resets and torch.compiler.is_compiling():
+        # The segments' bounds are read on the host, which a graph cannot do; the reference
+        # takes the resets as a tensor.
+        return "reference"
     if backend == "native" and device.type == "cpu" and torch.compiler.is_compiling():
         # torch 2.13's inductor cannot compile the oneDNN LSTM that torch's CPU decomposition
         # picks when only the weights need gradients; the reference is that decomposition's
