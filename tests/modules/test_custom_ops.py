@@ -17,6 +17,9 @@ TRAINING_CASES = {
     ),
     # Zoneout masks, as in training; the module refuses zoneout with proj_size.
     "B2-T3-I3-H4-bidir-zoneout-lengths": dict(bidirectional=True, zoneout=True, lengths=True),
+    "B2-T3-I3-H4-P3-peephole-lengths-resets": dict(
+        proj_size=3, peephole=True, lengths=True, resets=True
+    ),
 }
 
 
@@ -34,6 +37,7 @@ def forward_args(device: torch.device, options: dict, *, training: bool = True) 
 
     lengths = torch.tensor([T, T - 1], dtype=torch.int32, device=device)
     masks = [torch.rand(T, B, D, H, device=device) < 0.3 for _ in range(2)]
+    resets = torch.tensor([[False, True], [True, False], [True, True]], device=device)
     return [
         tensor(T, B, I),
         tensor(D, 4 * H, I),
@@ -43,6 +47,7 @@ def forward_args(device: torch.device, options: dict, *, training: bool = True) 
         tensor(D, B, P) if training else None,
         tensor(D, B, H) if training else None,
         lengths if options.get("lengths") else None,
+        resets if options.get("resets") else None,
         tensor(D, 3, H) if options.get("peephole") else None,
         list(activation_codes(DEFAULT_ACTIVATIONS)),
         masks if options.get("zoneout") else [],
@@ -69,9 +74,11 @@ def test_layer_backward_opcheck(case, kernel_device):
     differentiates the reference backend instead), so its inputs do not require grad."""
     args = forward_args(kernel_device, TRAINING_CASES[case])
     args = [arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args]
-    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, peephole, activations, masks, *zoneout, _ = args
+    x, w_ih, w_hh, _, w_hr, h0, c0, lengths, resets, peephole, activations, masks, *zoneout, _ = (
+        args
+    )
     y, h_n, c_n, gates, c_seq, r = layer_forward(*args)
-    inputs = [x, w_ih, w_hh, w_hr, h0, c0, lengths]
+    inputs = [x, w_ih, w_hh, w_hr, h0, c0, lengths, resets]
     cache = [y, gates, c_seq, r]
     cell = [peephole, activations, masks, *zoneout]
     # x, h0 and c0, w_ih, w_hh, bias, w_hr, peephole
