@@ -174,17 +174,14 @@ def _lstm_backward_step_kernel(
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
         b_last = tl.full([BLOCK_B, 1], LAST, tl.int1)
     m_valid = m_bh & b_valid
-    # m_next: the rows whose step t_next read this step's state (dz_next W flows back to them);
-    # b_fresh: the rows that started this valid step from zeros.
-    m_next = m_b
     if HAS_RESETS:
-        if not LAST:
-            m_next = m_b & ~row_resets(resets_ptr, t_next, B, o_b, m_b)
+        # b_fresh: the rows that started this valid step from zeros.
         b_fresh = row_resets(resets_ptr, t, B, o_b, m_b)[:, None] & b_valid
 
     p_dy = dy_ptr + t * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
     b_dr = tl.load(p_dy, mask=m_valid, other=0.0).to(acc_dtype)
     b_dr += tl.load(dh_n_ptr + o_state, mask=m_valid & b_last, other=0.0).to(acc_dtype)
+    b_dr_here = b_dr  # what reaches r_t from step t itself
     if not LAST:
         p_dz = dgates_ptr + t_next * B * D * G + o_b[:, None] * (D * G) + i_d * G
         if b_w_resident is None:
@@ -192,7 +189,7 @@ def _lstm_backward_step_kernel(
             for k in range(0, G, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < G
-                m_bk = m_next[:, None] & m_k[None, :]
+                m_bk = m_b[:, None] & m_k[None, :]
                 b_dz = tl.load(
                     p_dz + o_k[None, :], mask=m_bk, other=0.0, cache_modifier=SHARED_LOAD
                 )
@@ -203,7 +200,7 @@ def _lstm_backward_step_kernel(
         else:
             b_parts = resident_gradient(
                 p_dz,
-                m_next,
+                m_b,
                 H,
                 b_w_resident,
                 0,
@@ -216,7 +213,7 @@ def _lstm_backward_step_kernel(
             if BLOCK_K_TAIL > 0:
                 b_tail = resident_gradient(
                     p_dz,
-                    m_next,
+                    m_b,
                     H,
                     b_w_tail,
                     BLOCK_K,
@@ -232,6 +229,12 @@ def _lstm_backward_step_kernel(
                 else:
                     b_dr += tl.sum(b_tail, axis=0)
             b_dr += tl.sum(b_parts, axis=0)
+        if HAS_RESETS:
+            # Rows that started step t_next from zeros take nothing back from it. Applied to
+            # the product, not as a mask of the dz_next loads: Triton 3.6 fails to compile an
+            # fp64 tl.dot whose operand load is masked by loaded values.
+            b_reset_next = row_resets(resets_ptr, t_next, B, o_b, m_b)[:, None]
+            b_dr = tl.where(b_reset_next, b_dr_here, b_dr)
 
     p_g = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G + o_h[None, :]
     b_i = tl.load(p_g, mask=m_valid, other=0.0).to(acc_dtype)
