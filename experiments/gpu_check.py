@@ -13,7 +13,9 @@ Stages, in order, each under a time budget:
      a CUDA-graph capture and replay of a persistent launch (lstm_triton/bench/acceptance.py)
                                                                           -> correctness.csv
   3. speed: the benchmark's main rows, every schedule against torch.nn.LSTM (cuDNN) and the
-     plain loop, input projection included (lstm_triton/bench/run.py)    -> speed.csv, .md, .png
+     plain loop, input projection included; then two rollouts of the resets grid, against
+     torch.nn.LSTM one step a call and without the resets (lstm_triton/bench/run.py)
+                                                                         -> speed.csv, .md, .png
   4. report: gpu-check.md, and the same summary printed.
 Stages 2 and 3 run in child processes under a watchdog (lstm_triton/bench/watchdog.py): an
 item that hangs (a persistent kernel whose barrier never opens) is killed and recorded as a
@@ -41,6 +43,8 @@ CORRECTNESS_COLUMNS = ("item", "status", "max_err", "seconds", "detail", "gpu", 
 SPEED_DTYPES = ("bf16", "fp16")
 SPEED_MODES = ("forward", "forward+backward")
 SPEED_PROVIDERS = ("native", "triton", "loop")
+GRID_SPEED_PROVIDERS = {"resets": ("native", "native_per_step", "triton")}
+"""Grids whose speed items time other providers than SPEED_PROVIDERS."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,17 +89,22 @@ def correctness_items(smoke: bool) -> list[str]:
 
 
 def speed_configs(smoke: bool) -> dict[str, tuple[str, object]]:
-    """{item: (grid, config)} in the order they run: the main shape first."""
-    from lstm_triton.bench.grids import GRIDS
+    """{item: (grid, config)} in the order they run: the main shape first, the resets grid's
+    rollouts (CleanRL's size and the largest) last and in one dtype, so that a short budget
+    keeps the main rows."""
+    from lstm_triton.bench.grids import GRIDS, Config
 
     if smoke:
         chosen, dtypes = [("tiny", GRIDS["tiny"][0])], ("fp32",)
+        rollouts = [("resets", Config(3, 6, 8, 5, reset_rate=0.2))]
     else:
         main = {config.hidden: config for config in GRIDS["main"]}
         chosen = [("main", main[768]), ("main", main[256])]
         chosen += [("bidir", GRIDS["bidir"][0]), ("varlen", GRIDS["varlen"][0])]
         dtypes = SPEED_DTYPES
-    return {f"{config.id}/{dtype}": (grid, config) for grid, config in chosen for dtype in dtypes}
+        rollouts = [("resets", GRIDS["resets"][0]), ("resets", GRIDS["resets"][-1])]
+    items = {f"{config.id}/{dtype}": (grid, config) for grid, config in chosen for dtype in dtypes}
+    return items | {f"{config.id}/{dtypes[0]}": (grid, config) for grid, config in rollouts}
 
 
 def environment(smoke: bool) -> dict[str, object]:
@@ -180,9 +189,10 @@ def run_speed(items: list[str], out: Path, smoke: bool, progress: Path) -> None:
     settings = Settings(device=_device(smoke), warmup_ms=5.0, rep_ms=20.0, command=command)
     for item in items:
         mark_start(progress, item)
+        grid, _ = configs[item]
         run_benchmark(
             [configs[item]],
-            providers=SPEED_PROVIDERS,
+            providers=GRID_SPEED_PROVIDERS.get(grid, SPEED_PROVIDERS),
             dtypes=[item.rsplit("/", 1)[1]],
             modes=SPEED_MODES,
             out=out / "speed.csv",

@@ -261,13 +261,17 @@ def _warm(config: Config, dtype: torch.dtype, device: torch.device) -> Outcome:
     )
     x = torch.randn(WARM_STEPS, config.batch, config.input_size, device=device, dtype=dtype)
     lengths = torch.arange(config.batch) % WARM_STEPS + 1 if config.varlen else None
+    resets = None
+    if config.reset_rate:  # the kernels' variant with resets compiles on its own
+        resets = torch.zeros(WARM_STEPS, config.batch, dtype=torch.bool, device=device)
+        resets[WARM_STEPS // 2] = True
     x.requires_grad_()
     ran, refused = [], []
     for name in SCHEDULES:
         with schedule.restored():
             schedule.use(name)
             try:
-                y, _ = module(x, lengths=lengths)
+                y, _ = module(x, lengths=lengths, resets=resets)
             except ValueError as error:
                 if "does not fit" not in str(error):
                     raise

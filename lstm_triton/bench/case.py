@@ -68,6 +68,8 @@ class Case:
     x:       (T, B, I), requires grad; positions past a sequence's length hold random values
     lengths: (B,) int64 on CPU, or None for full-length batches
     grad_y:  (T, B, D*H), the output gradient of the backward modes
+    resets:  (T, B) bool on the device, True where the row's episode ends before step t (the
+             state entering it is zeros), or None
     """
 
     config: Config
@@ -77,6 +79,7 @@ class Case:
     x: torch.Tensor
     lengths: torch.Tensor | None
     grad_y: torch.Tensor
+    resets: torch.Tensor | None = None
     seed: int = 0
 
     @property
@@ -113,7 +116,9 @@ def make_case(config: Config, dtype_name: str, device: torch.device, seed: int =
         x = torch.randn(T, B, config.input_size)
         grad_y = torch.randn(T, B, D * config.hidden)
         lengths = torch.randint(max(1, T // 4), T + 1, (B,)) if config.varlen else None
+        resets = torch.rand(T, B) < config.reset_rate if config.reset_rate else None
     module = module.to(device=device, dtype=dtype)
     x = x.to(device=device, dtype=dtype).requires_grad_()
     grad_y = grad_y.to(device=device, dtype=dtype)
-    return Case(config, dtype_name, device, module, x, lengths, grad_y, seed)
+    resets = None if resets is None else resets.to(device)
+    return Case(config, dtype_name, device, module, x, lengths, grad_y, resets=resets, seed=seed)

@@ -3,11 +3,12 @@ module of its cell (torch.nn.LSTM, or GRU, RNN) and, in the backward modes, its 
 finite.
 
 The truth is that module in float64 on the same device, weights (the case's, upcast) and
-inputs. error = max |actual - truth| / max(1, max |truth|) for y, h_n and (LSTM) c_n each; NaN,
-a wrong shape or a wrong number of outputs fails. The gate exists so that a fast but wrong
-provider yields a failed row, not a timing: a swapped gate, a skipped step or a lost bias is
-off by more than 0.1 (h is in (-1, 1)). The numerics themselves are the tests' job
-(tests/conftest.py, at small sizes).
+inputs; for a provider that takes a case's resets, torch.nn.LSTM one step a call with them
+(providers.per_step_runner). error = max |actual - truth| / max(1, max |truth|) for y, h_n
+and (LSTM) c_n each; NaN, a wrong shape or a wrong number of outputs fails. The gate exists
+so that a fast but wrong provider yields a failed row, not a timing: a swapped gate, a skipped
+step or a lost bias is off by more than 0.1 (h is in (-1, 1)). The numerics themselves are the
+tests' job (tests/conftest.py, at small sizes).
 
 Tolerances, for the grids' sizes (T up to 2048, H up to 2048). Errors do not grow along T:
 with torch's init the forget gate is about sigmoid(N(0, 0.6)), which damps an error of c by
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 import torch
 
 from lstm_triton.bench.case import Case
-from lstm_triton.bench.providers import Runner, native_module, native_runner
+from lstm_triton.bench.providers import Runner, native_module, native_runner, per_step_runner
 
 TOLERANCES = {"fp32": 1e-4, "tf32": 1e-2, "fp16": 1e-2, "bf16": 6e-2}
 OUTPUTS = ("y", "h_n", "c_n")  # an LSTM's; a GRU and an RNN have no c_n
@@ -52,20 +53,27 @@ class Truth:
     module: str  # what computed it, for the messages: torch.nn.LSTM, GRU or RNN
 
 
-def compute_truth(case: Case, *, with_grads: bool, cell: str = "lstm") -> Truth:
-    """torch's module of `cell` in float64 on the case; gradients for case.grad_y when
-    with_grads."""
+def compute_truth(
+    case: Case, *, with_grads: bool, cell: str = "lstm", resets: bool = False
+) -> Truth:
+    """torch's module of `cell` in float64 on the case, with the case's resets if `resets`;
+    gradients for case.grad_y when with_grads."""
     module = native_module(case, torch.float64, cell)
     x = case.x.detach().double().requires_grad_(with_grads)
+    with_resets = resets and case.resets is not None
+    runner = per_step_runner(module, case) if with_resets else native_runner(module, case)
     with torch.set_grad_enabled(with_grads):
-        outputs = native_runner(module, case).forward(x)
+        outputs = runner.forward(x)
     grads = None
     if with_grads:
         names = ["x", *(name for name, _ in module.named_parameters())]
         values = torch.autograd.grad(outputs[0], [x, *module.parameters()], case.grad_y.double())
         grads = {name: g.cpu() for name, g in zip(names, values, strict=True)}
     named = dict(zip(OUTPUTS, (o.detach().cpu() for o in outputs), strict=False))
-    return Truth(named, grads, f"torch.nn.{type(module).__name__}")
+    what = f"torch.nn.{type(module).__name__}" + (
+        ", one step a call, with the resets" if with_resets else ""
+    )
+    return Truth(named, grads, what)
 
 
 def normalized_error(actual: torch.Tensor, expected: torch.Tensor) -> float:

@@ -1,4 +1,5 @@
-"""Named grids of LSTM problem sizes: the shapes of issue 5's benchmark."""
+"""Named grids of LSTM problem sizes: the shapes of issue 5's benchmark, issue 13's cells and
+issue 16's rollouts with episode resets."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ class Config:
     """One problem: input (T, B, I) into num_layers layers of hidden size H, with bias.
 
     varlen: the batch's sequence lengths are uniform in [T/4, T] (torch gets a PackedSequence).
+    reset_rate: each row's episode ends at each step with this probability (Case.resets, drawn
+    from the case's seed), as in a reinforcement-learning rollout; 0 for none.
     """
 
     batch: int
@@ -18,12 +21,17 @@ class Config:
     num_layers: int = 1
     bidirectional: bool = False
     varlen: bool = False
+    reset_rate: float = 0.0
 
     @property
     def id(self) -> str:
         parts = [f"B{self.batch}", f"T{self.seq_len}", f"I{self.input_size}"]
         parts += [f"H{self.hidden}", f"L{self.num_layers}"]
-        flags = {"bidir": self.bidirectional, "varlen": self.varlen}
+        flags = {
+            "bidir": self.bidirectional,
+            "varlen": self.varlen,
+            f"resets{self.reset_rate:g}": self.reset_rate > 0,
+        }
         return "-".join(parts + [name for name, on in flags.items() if on])
 
 
@@ -48,6 +56,11 @@ GRIDS: dict[str, tuple[Config, ...]] = {
     # What torch's RNN, GRU and LSTM cost at one hidden size, whose step GEMMs are 1, 3 and 4
     # gates wide: a small, a middle and a large layer.
     "cells": (_square(16, 128, 256), _square(64, 128, 512), _square(64, 128, 1024)),
+    # Recurrent PPO's rollouts: T = 128 steps of B environments (CleanRL's ppo_atari_lstm:
+    # 8 of them, H = 128), more environments and wider cells, episodes ending at a 1/100 rate.
+    "resets": tuple(
+        _square(b, 128, h, reset_rate=0.01) for b in (8, 64, 512) for h in (128, 256, 512)
+    ),
     # Plumbing check on CPU (tests, --device cpu): odd tiny sizes, every feature once.
     "tiny": (
         Config(2, 4, 8, 5),
@@ -59,8 +72,15 @@ ALL = "all"
 """Every grid but tiny, each config once."""
 GRID_PROVIDERS: dict[str, tuple[str, ...]] = {
     "cells": ("rnn_tanh", "gru", "native", "reference", "triton"),
+    # torch.nn.LSTM without the resets (one call: the ceiling), with them one step a call (what
+    # recurrent RL code runs today), and ours: the segments between resets, the reference and
+    # the kernels.
+    "resets": ("native", "native_per_step", "native_segments", "reference", "triton"),
 }
-"""Grids that time their own providers unless told otherwise (the others: every LSTM's)."""
+"""Grids that time their own providers unless told otherwise (the others: LSTM_PROVIDERS)."""
+LSTM_PROVIDERS = ("native", "triton", "reference", "loop", "loop_compiled")
+"""What the other grids time: every LSTM implementation but the two of the resets grid, which
+without resets are torch.nn.LSTM again (one step a call, or in one segment)."""
 
 
 def grid_names() -> tuple[str, ...]:

@@ -2,7 +2,12 @@
 
 native         torch.nn.LSTM: cuDNN on CUDA (kernel "cudnn"), ATen elsewhere ("aten"). Variable
                lengths go in as a PackedSequence; packing and unpacking are timed, as they are
-               what a user holding padded data pays.
+               what a user holding padded data pays. One call cannot reset: on a case with
+               resets it runs without them, the ceiling of what resets can cost.
+native_per_step  torch.nn.LSTM one step a call, the resetting rows' state zeroed before their
+               step: CleanRL's ppo_atari_lstm loop, what recurrent RL code runs today
+native_segments  lstm_triton.LSTM(backend="native"): torch.nn.LSTM once per segment between
+               the steps where some row resets
 triton         lstm_triton.LSTM on the Triton kernels, once per registered kernel variant
 reference      lstm_triton.LSTM(backend="reference"), the project's plain-PyTorch specification
 loop           the plain PyTorch step loop of lstm_triton.bench.loop, eager
@@ -13,7 +18,8 @@ rnn_tanh       torch.nn.RNN with tanh, kernels as native's: the cell without gat
 Every provider starts from the same x (T, B, I) and weights (its cell's: Case.weights), input
 projection included, and from the same lengths (B,), an int64 CPU tensor as
 pack_padded_sequence takes it: torch packs, lstm_triton.LSTM gets the padded x and `lengths=`,
-the loop masks.
+the loop masks. The providers that take resets (Provider.takes_resets) get the case's (T, B)
+bool resets: lstm_triton.LSTM as `resets=`, the per-step loop as dones.
 New Triton kernel variants register a module factory with @register_triton_kernel("name").
 """
 
@@ -26,7 +32,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstm_triton.bench.case import CELLS, Case, check_names
-from lstm_triton.bench.grids import GRID_PROVIDERS
+from lstm_triton.bench.grids import GRID_PROVIDERS, LSTM_PROVIDERS
 from lstm_triton.bench.loop import Step, loop_lstm, lstm_step, masked_lstm_step
 from lstm_triton.kernels.schedule import misfit
 from lstm_triton.kernels.schedule import use as use_schedule
@@ -58,6 +64,9 @@ class Provider:
     kernels: Callable[[torch.device], tuple[str, ...]]  # what runs on this device, by name
     build: Callable[[Case, str], Runner]  # (case, kernel) -> runner, or raise Unsupported
     cell: str = "lstm"  # what it computes (case.CELLS), so the truth its gate compares with
+    # Whether it computes a case's resets; the others run such a case without them, and their
+    # gate compares them with the truth without them.
+    takes_resets: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {}
@@ -87,9 +96,8 @@ def get_providers(names: list[str]) -> list[Provider]:
 
 def default_providers(grid: str) -> list[str]:
     """What a grid times unless told otherwise: its own providers (grids.GRID_PROVIDERS), else
-    every provider of an LSTM."""
-    lstm = (name for name, provider in PROVIDERS.items() if provider.cell == "lstm")
-    return list(GRID_PROVIDERS.get(grid, lstm))
+    grids.LSTM_PROVIDERS."""
+    return list(GRID_PROVIDERS.get(grid, LSTM_PROVIDERS))
 
 
 def check_kernels(names: list[str]) -> list[str]:
@@ -126,8 +134,13 @@ def _lstm_triton_module(case: Case, backend: str) -> LSTM:
 
 
 def _module_runner(module: nn.Module, case: Case) -> Runner:
-    """lstm_triton.LSTM-like modules: padded x, and lengths= for variable-length batches."""
-    return Runner(lambda x: _unpack(module(x, lengths=case.lengths)), list(module.parameters()))
+    """lstm_triton.LSTM-like modules: padded x, lengths= for variable-length batches and
+    resets= for rollouts."""
+
+    def forward(x: torch.Tensor) -> Output:
+        return _unpack(module(x, lengths=case.lengths, resets=case.resets))
+
+    return Runner(forward, list(module.parameters()))
 
 
 class _OnSchedule(nn.Module):
@@ -212,6 +225,36 @@ def _build_native(case: Case, kernel: str, cell: str = "lstm") -> Runner:
     return native_runner(native_module(case, case.dtype, cell), case)
 
 
+def per_step_runner(module: nn.LSTM, case: Case) -> Runner:
+    """torch's LSTM one step a call from a zero state, each step's resetting rows zeroed in
+    every layer first, as CleanRL's ppo_atari_lstm does with its dones."""
+    if case.lengths is not None or case.config.bidirectional:
+        raise Unsupported("the per-step loop runs one direction of full-length rows")
+
+    def forward(x: torch.Tensor) -> Output:
+        h = x.new_zeros(module.num_layers, x.shape[1], module.hidden_size)
+        c = torch.zeros_like(h)
+        dones = None if case.resets is None else case.resets.to(x.dtype)
+        ys = []
+        for t in range(x.shape[0]):
+            if dones is not None:
+                keep = (1.0 - dones[t]).view(1, -1, 1)
+                h, c = keep * h, keep * c
+            y, (h, c) = module(x[t : t + 1], (h, c))
+            ys.append(y)
+        return torch.cat(ys), h, c
+
+    return Runner(forward, list(module.parameters()))
+
+
+def _build_native_per_step(case: Case, kernel: str) -> Runner:
+    return per_step_runner(native_module(case, case.dtype), case)
+
+
+def _build_native_segments(case: Case, kernel: str) -> Runner:
+    return _module_runner(_lstm_triton_module(case, "native"), case)
+
+
 def _build_triton(case: Case, kernel: str) -> Runner:
     return _module_runner(TRITON_KERNELS[kernel](case), case)
 
@@ -256,10 +299,20 @@ def _build_loop_compiled(case: Case, kernel: str) -> Runner:
 
 
 register_provider(Provider("native", _native_kernels, _build_native))
-register_provider(Provider("triton", lambda device: tuple(TRITON_KERNELS), _build_triton))
-register_provider(Provider("reference", lambda device: ("reference",), _build_reference))
+register_provider(
+    Provider("triton", lambda device: tuple(TRITON_KERNELS), _build_triton, takes_resets=True)
+)
+register_provider(
+    Provider("reference", lambda device: ("reference",), _build_reference, takes_resets=True)
+)
 register_provider(Provider("loop", lambda device: ("eager",), _build_loop))
 register_provider(Provider("loop_compiled", lambda device: ("inductor",), _build_loop_compiled))
+register_provider(
+    Provider("native_per_step", _native_kernels, _build_native_per_step, takes_resets=True)
+)
+register_provider(
+    Provider("native_segments", _native_kernels, _build_native_segments, takes_resets=True)
+)
 # torch's other cells: each provider's name is its cell's.
 register_provider(Provider("gru", _native_kernels, partial(_build_native, cell="gru"), cell="gru"))
 register_provider(

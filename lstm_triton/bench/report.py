@@ -1,6 +1,7 @@
 """The results CSV (columns, append, read) and what is drawn from it alone: a markdown table and
-a plot of the speed-up over torch's native LSTM (cuDNN on GPU) per config, and where torch's GRU
-and RNN were timed, the cost of each cell next to the RNN's.
+a plot of the speed-up over torch's native LSTM (cuDNN on GPU) per config, where torch's GRU
+and RNN were timed the cost of each cell next to the RNN's, and where the per-step loop ran on
+rollouts with resets, ours against it and against torch's LSTM without the resets.
 
 A CSV collects runs: rows are appended, and the report uses the latest row of each
 (device, gpu, config, mode, dtype, provider, kernel).
@@ -50,7 +51,8 @@ COLUMNS = (
 BASELINE = "native"
 CELL_PROVIDERS = {"rnn_tanh": "RNN", "gru": "GRU", BASELINE: "LSTM"}
 """torch's cells by provider name, in the order of the cost table."""
-OURS = ("triton", "reference")  # lstm_triton.LSTM's providers
+OURS = ("triton", "reference", "native_segments")  # lstm_triton.LSTM's providers
+PER_STEP = "native_per_step"  # torch.nn.LSTM one step a call with the resets: RL code today
 _COST_MODES = {"forward": "inference", "forward+backward": "training"}
 _COST_COLUMNS = ("RNN", "GRU", "LSTM", "ours")
 _KEY = ("device", "gpu", "config", "mode", "dtype", "provider", "kernel")
@@ -225,6 +227,54 @@ def _cost_tables(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
+def _resets_tables(rows: Sequence[Row]) -> list[str]:
+    """Per (mode, dtype) of inference and training, per config: torch.nn.LSTM without the resets
+    (native, one call: the ceiling), with them one step a call and ours (the fastest of OURS,
+    named), ours' speed-up over each, and peak memory where measured."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    memory = any(r["peak_mb"] for r in ok)
+    lines = [
+        "Rollouts with episode resets: torch.nn.LSTM without the resets (one call, the "
+        "ceiling), with them one step a call (CleanRL's loop, what recurrent RL code runs "
+        "today) and ours with `resets=dones` (lstm_triton.LSTM, the fastest of its providers, "
+        "named); ours' speed-up over each (> 1: ours is faster)."
+        + ("" if memory else " Peak memory: not measured on this device.")
+        + "\n"
+    ]
+    names = ("ceiling", "per-step loop", "ours")
+    header = ["config", *names, "x per-step loop", "x ceiling"]
+    header += [f"{name} MB" for name in names] if memory else []
+    for mode, what in _COST_MODES.items():
+        for dtype in _ordered((r["dtype"] for r in ok if r["mode"] == mode), _DTYPES):
+            mine = [r for r in ok if (r["mode"], r["dtype"]) == (mode, dtype)]
+            lines += [f"#### resets, {what} ({mode}), {dtype}\n"]
+            lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+            for config in dict.fromkeys(r["config"] for r in mine):
+                here = [r for r in mine if r["config"] == config]
+                by_provider = {r["provider"]: r for r in here}
+                torchs = (("ceiling", BASELINE), ("per-step loop", PER_STEP))
+                cells = {name: by_provider[p] for name, p in torchs if p in by_provider}
+                ours = [r for r in here if r["provider"] in OURS]
+                if ours:
+                    cells["ours"] = min(ours, key=_ms)
+                times = [_time(_ms(cells[name])) if name in cells else "-" for name in names]
+                if "ours" in cells:
+                    times[-1] += f" ({label(cells['ours'])})"
+                speedups = [
+                    f"{_ms(cells[name]) / _ms(cells['ours']):.2f}x"
+                    if "ours" in cells and name in cells
+                    else "-"
+                    for name in ("per-step loop", "ceiling")
+                ]
+                peaks = [
+                    (cells[name]["peak_mb"] or "-") if name in cells else "-" for name in names
+                ]
+                row = [config, *times, *speedups, *(peaks if memory else [])]
+                lines.append("| " + " | ".join(row) + " |")
+            lines.append("")
+    return lines
+
+
 def _header(device: str, part: Sequence[Row]) -> list[str]:
     """The device's versions, machine, notes and commands."""
 
@@ -252,8 +302,9 @@ def _header(device: str, part: Sequence[Row]) -> list[str]:
 
 def markdown_report(rows: Sequence[Row], plots: dict[str, str] | None = None) -> str:
     """Per device: versions, machine, notes, commands; per grid: its plot (plots: grid -> image
-    path), the cost by cell where torch's GRU or RNN ran, a table per (mode, dtype) of median ms
-    and speed-up over native; then the rows not timed, with why."""
+    path), the cost by cell where torch's GRU or RNN ran, ours against the per-step loop where
+    it ran, a table per (mode, dtype) of median ms and speed-up over native; then the rows not
+    timed, with why."""
     rows = latest(rows)
     speedups = _speedups(rows)
     lines = []
@@ -268,6 +319,8 @@ def markdown_report(rows: Sequence[Row], plots: dict[str, str] | None = None) ->
                 lines.append(f"![speed-up over {BASELINE}, grid {grid}]({plots[grid]})\n")
             if any(r["provider"] in CELL_PROVIDERS and r["provider"] != BASELINE for r in mine):
                 lines += _cost_tables(mine)
+            if any(r["provider"] == PER_STEP for r in mine):
+                lines += _resets_tables(mine)
             lines += _tables(mine, speedups)
         not_timed = [r for r in part if r["status"] != "ok"]
         if not_timed:

@@ -201,15 +201,17 @@ def run_benchmark(
         for dtype_name in dtypes:
             with float32_precision(dtype_name):
                 case = make_case(config, dtype_name, settings.device, settings.seed)
-                truths: dict[str, Truth] = {}
+                truths: dict[tuple[str, bool], Truth] = {}
                 base = {"grid": grid, **_sizes(config), "dtype": dtype_name, **env}
                 base |= {"command": settings.command, "note": settings.note}
                 for provider in chosen:
-                    if provider.cell not in truths:
-                        truths[provider.cell] = compute_truth(
-                            case, with_grads=with_grads, cell=provider.cell
+                    resets = provider.takes_resets and case.resets is not None
+                    computes = (provider.cell, resets)
+                    if computes not in truths:
+                        truths[computes] = compute_truth(
+                            case, with_grads=with_grads, cell=provider.cell, resets=resets
                         )
-                    truth = truths[provider.cell]
+                    truth = truths[computes]
                     for kernel in provider.kernels(settings.device):
                         if provider.name == "triton" and kernels and kernel not in kernels:
                             continue

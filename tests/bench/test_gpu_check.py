@@ -38,7 +38,12 @@ def test_smoke_mode_runs_every_stage_and_writes_its_files(tmp_path):
         "persistent",
         "resident",
     }
-    assert {row["provider"] for row in speed} == {"native", "triton", "loop"}
+    assert {row["provider"] for row in speed} == {"native", "triton", "loop", "native_per_step"}
+    assert {row["provider"] for row in speed if "resets" in row["config"]} == {
+        "native",
+        "native_per_step",
+        "triton",
+    }
     assert all(row["status"] == "ok" for row in speed)
     report = (out / "gpu-check.md").read_text()
     assert "## Correctness: " in report and "## Speed" in report and "PASSED" in report
