@@ -86,6 +86,7 @@ from lstm_triton.kernels.tiles import (
     split_gates,
     split_k,
     step_tile,
+    sum_parts,
 )
 
 
@@ -175,10 +176,8 @@ def _lstm_forward_step_kernel(
     else:
         b_valid = tl.full([BLOCK_B, 1], 1, tl.int1)
     if HAS_RESETS:
-        # The rows that start step t from zeros; a padded step's result is dropped, so only a
-        # valid step's reset (b_fresh) must zero the c it carries.
-        b_reset = row_resets(resets_ptr, t, B, o_b, m_b)[:, None]
-        b_fresh = b_reset & b_valid
+        # The rows that start valid step t from zeros (a padded step carries c on unchanged).
+        b_fresh = row_resets(resets_ptr, t, B, o_b, m_b)[:, None] & b_valid
 
     p_row = gates_ptr + t * B * D * G + o_b[:, None] * (D * G) + i_d * G
     o_j, m_j = gate_columns(H, BLOCK_H)
@@ -198,17 +197,19 @@ def _lstm_forward_step_kernel(
         # Rows whose previous step was padding read zeros from y: their h0 part is already in
         # the gates of their first step.
         p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
-        b_z_here = b_z  # P_t alone
         if b_w_resident is None:
             # W^T tile of the four gates: rows k of h, the program's gate columns.
             p_w = w_ptr + i_d * G * H + o_j[None, :] * H
+            b_hw = tl.zeros([BLOCK_B, 4 * BLOCK_H], dtype=acc_dtype)
             for k in range(0, H, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < H
                 m_hk = m_b[:, None] & m_k[None, :]
                 b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
                 b_w = tl.load(p_w + o_k[:, None], mask=m_k[:, None] & m_j[None, :], other=0.0)
-                b_z = tl.dot(b_h, b_w, acc=b_z, input_precision=DOT_PRECISION, out_dtype=b_z.dtype)
+                b_hw = tl.dot(
+                    b_h, b_w, acc=b_hw, input_precision=DOT_PRECISION, out_dtype=acc_dtype
+                )
         else:
             b_parts = resident_products(
                 p_h,
@@ -222,6 +223,7 @@ def _lstm_forward_step_kernel(
                 DOT_PRECISION,
                 acc_dtype,
             )
+            b_tail = None
             if BLOCK_K_TAIL > 0:
                 b_tail = resident_products(
                     p_h,
@@ -235,17 +237,13 @@ def _lstm_forward_step_kernel(
                     DOT_PRECISION,
                     acc_dtype,
                 )
-                # One sum over the warps' parts for both tiles where they split alike.
-                if TAIL_SPLIT == K_SPLIT:
-                    b_parts += b_tail
-                else:
-                    b_z += tl.sum(b_tail, axis=0)
-            b_z += tl.sum(b_parts, axis=0)
+            b_hw = sum_parts(b_parts, b_tail, TAIL_SPLIT == K_SPLIT)
         if HAS_RESETS:
             # No r_prev W^T for the rows that start from zeros. Applied to the product, not as
             # a mask of the h_prev loads: Triton 3.6 fails to compile an fp64 tl.dot whose
             # operand load is masked by loaded values.
-            b_z = tl.where(b_reset, b_z_here, b_z)
+            b_hw = tl.where(b_fresh, 0.0, b_hw)
+        b_z += b_hw
     b_zi, b_zf, b_zg, b_zo = split_gates(b_z, BLOCK_B, BLOCK_H)
 
     if PEEPHOLE:
@@ -272,7 +270,7 @@ def _lstm_forward_step_kernel(
             p_h_prev = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
             b_h_prev = tl.load(p_h_prev, mask=m_bh, other=0.0).to(acc_dtype)
             if HAS_RESETS:
-                b_h_prev = tl.where(b_reset, 0.0, b_h_prev)
+                b_h_prev = tl.where(b_fresh, 0.0, b_h_prev)
             if HAS_LENGTHS:
                 b_first = t_prev >= b_length
             else:

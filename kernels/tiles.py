@@ -100,6 +100,19 @@ def split_k(START: tl.constexpr, BLOCK_K: tl.constexpr, K_SPLIT: tl.constexpr):
 
 
 @triton.jit
+def sum_parts(b_parts, b_tail, ALIKE: tl.constexpr):
+    """A resident product from its split_k parts (K_SPLIT, ...) and those of the K tail (None
+    without one): one sum over the warps' parts for both tiles where they split ALIKE."""
+    if b_tail is None:
+        b_sum = tl.sum(b_parts, axis=0)
+    elif ALIKE:
+        b_sum = tl.sum(b_parts + b_tail, axis=0)
+    else:
+        b_sum = tl.sum(b_parts, axis=0) + tl.sum(b_tail, axis=0)
+    return b_sum
+
+
+@triton.jit
 def resident_forward_weights(
     w_ptr,
     H,
