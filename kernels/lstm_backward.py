@@ -73,6 +73,7 @@ from lstm_triton.kernels.tiles import (
     row_resets,
     split_k,
     step_tile,
+    sum_parts,
 )
 
 
@@ -210,6 +211,7 @@ def _lstm_backward_step_kernel(
                 DOT_PRECISION,
                 acc_dtype,
             )
+            b_tail = None
             if BLOCK_K_TAIL > 0:
                 b_tail = resident_gradient(
                     p_dz,
@@ -223,12 +225,7 @@ def _lstm_backward_step_kernel(
                     DOT_PRECISION,
                     acc_dtype,
                 )
-                # One sum over the warps' parts for both tiles where they split alike.
-                if TAIL_SPLIT == K_SPLIT:
-                    b_parts += b_tail
-                else:
-                    b_dr += tl.sum(b_tail, axis=0)
-            b_dr += tl.sum(b_parts, axis=0)
+            b_dr += sum_parts(b_parts, b_tail, TAIL_SPLIT == K_SPLIT)
         if HAS_RESETS:
             # Rows that started step t_next from zeros take nothing back from it. Applied to
             # the product, not as a mask of the dz_next loads: Triton 3.6 fails to compile an
