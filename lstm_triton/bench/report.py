@@ -177,102 +177,93 @@ def _tables(rows: Sequence[Row], speedups: dict[Panel, dict[tuple[str, str], flo
     return lines
 
 
-def _cost_row(config: str, cells: dict[str, Row], memory: bool) -> str:
-    """cells: RNN, GRU, LSTM and ours -> the row timed for it, where one was."""
-    times = [_time(_ms(cells[name])) if name in cells else "-" for name in _COST_COLUMNS]
+class Ratio(NamedTuple):
+    header: str
+    numerator: str  # a column's name
+    denominator: str
+
+
+def _comparison_row(
+    config: str, cells: dict[str, Row], columns: Sequence[str], ratios: Sequence[Ratio], memory
+) -> str:
+    """cells: column name -> the row timed for it, where one was; "ours" named by its label."""
+    times = [_time(_ms(cells[name])) if name in cells else "-" for name in columns]
     if "ours" in cells:
-        times[-1] += f" ({label(cells['ours'])})"
-    rnn = cells.get("RNN")
-    ratios = [
-        f"{_ms(cells[name]) / _ms(rnn):.2f}x" if rnn and name in cells else "-"
-        for name in _COST_COLUMNS[1:]
+        times[columns.index("ours")] += f" ({label(cells['ours'])})"
+    quotients = [
+        f"{_ms(cells[r.numerator]) / _ms(cells[r.denominator]):.2f}x"
+        if r.numerator in cells and r.denominator in cells
+        else "-"
+        for r in ratios
     ]
-    peaks = [cells[name]["peak_mb"] if name in cells else "" for name in _COST_COLUMNS]
-    peaks = [peak or "-" for peak in peaks] if memory else []
-    return f"| {config} | " + " | ".join(times + ratios + peaks) + " |"
+    peaks = [(cells[name]["peak_mb"] or "-") if name in cells else "-" for name in columns]
+    return f"| {config} | " + " | ".join(times + quotients + (peaks if memory else [])) + " |"
+
+
+def _comparison_tables(
+    rows: Sequence[Row],
+    *,
+    title: str,
+    intro: str,
+    providers: dict[str, str],
+    columns: Sequence[str],
+    ratios: Sequence[Ratio],
+) -> list[str]:
+    """Per (mode, dtype) of inference and training, per config: the median of each column
+    (providers: provider -> column; "ours", the fastest of OURS, named), the ratios of
+    medians, and peak memory where measured."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    memory = any(r["peak_mb"] for r in ok)
+    lines = [intro + ("" if memory else " Peak memory: not measured on this device.") + "\n"]
+    header = ["config", *columns, *(r.header for r in ratios)]
+    header += [f"{name} MB" for name in columns] if memory else []
+    for mode, what in _COST_MODES.items():
+        for dtype in _ordered((r["dtype"] for r in ok if r["mode"] == mode), _DTYPES):
+            mine = [r for r in ok if (r["mode"], r["dtype"]) == (mode, dtype)]
+            lines += [f"#### {title}, {what} ({mode}), {dtype}\n"]
+            lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+            for config in dict.fromkeys(r["config"] for r in mine):
+                here = [r for r in mine if r["config"] == config]
+                cells = {providers[r["provider"]]: r for r in here if r["provider"] in providers}
+                ours = [r for r in here if r["provider"] in OURS]
+                if ours:
+                    cells["ours"] = min(ours, key=_ms)
+                lines.append(_comparison_row(config, cells, columns, ratios, memory))
+            lines.append("")
+    return lines
 
 
 def _cost_tables(rows: Sequence[Row]) -> list[str]:
-    """Per (mode, dtype) of inference and training, per config: the medians of torch's RNN, GRU
-    and LSTM and of ours (the fastest of OURS), each against the RNN's, and peak memory where
-    measured."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    memory = any(r["peak_mb"] for r in ok)
-    lines = [
-        "Cost by cell at one hidden size, input projection included: torch.nn.RNN (tanh), GRU "
-        "and LSTM, and ours (lstm_triton.LSTM, the fastest of its providers, named); ratios "
-        "of medians to the RNN's."
-        + ("" if memory else " Peak memory: not measured on this device.")
-        + "\n"
-    ]
-    header = ["config", *_COST_COLUMNS, *(f"{name}/RNN" for name in _COST_COLUMNS[1:])]
-    header += [f"{name} MB" for name in _COST_COLUMNS] if memory else []
-    for mode, what in _COST_MODES.items():
-        for dtype in _ordered((r["dtype"] for r in ok if r["mode"] == mode), _DTYPES):
-            mine = [r for r in ok if (r["mode"], r["dtype"]) == (mode, dtype)]
-            lines += [f"#### cost by cell, {what} ({mode}), {dtype}\n"]
-            lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-            for config in dict.fromkeys(r["config"] for r in mine):
-                here = [r for r in mine if r["config"] == config]
-                cells = {
-                    CELL_PROVIDERS[r["provider"]]: r
-                    for r in here
-                    if r["provider"] in CELL_PROVIDERS
-                }
-                ours = [r for r in here if r["provider"] in OURS]
-                if ours:
-                    cells["ours"] = min(ours, key=_ms)
-                lines.append(_cost_row(config, cells, memory))
-            lines.append("")
-    return lines
+    """torch's RNN, GRU and LSTM and ours, each against the RNN's."""
+    return _comparison_tables(
+        rows,
+        title="cost by cell",
+        intro="Cost by cell at one hidden size, input projection included: torch.nn.RNN (tanh), "
+        "GRU and LSTM, and ours (lstm_triton.LSTM, the fastest of its providers, named); "
+        "ratios of medians to the RNN's.",
+        providers=CELL_PROVIDERS,
+        columns=_COST_COLUMNS,
+        ratios=[Ratio(f"{name}/RNN", name, "RNN") for name in _COST_COLUMNS[1:]],
+    )
 
 
 def _resets_tables(rows: Sequence[Row]) -> list[str]:
-    """Per (mode, dtype) of inference and training, per config: torch.nn.LSTM without the resets
-    (native, one call: the ceiling), with them one step a call and ours (the fastest of OURS,
-    named), ours' speed-up over each, and peak memory where measured."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    memory = any(r["peak_mb"] for r in ok)
-    lines = [
-        "Rollouts with episode resets: torch.nn.LSTM without the resets (one call, the "
+    """torch.nn.LSTM without the resets (native, one call: the ceiling), with them one step a
+    call, and ours; ours' speed-up over each."""
+    return _comparison_tables(
+        rows,
+        title="resets",
+        intro="Rollouts with episode resets: torch.nn.LSTM without the resets (one call, the "
         "ceiling), with them one step a call (CleanRL's loop, what recurrent RL code runs "
         "today) and ours with `resets=dones` (lstm_triton.LSTM, the fastest of its providers, "
-        "named); ours' speed-up over each (> 1: ours is faster)."
-        + ("" if memory else " Peak memory: not measured on this device.")
-        + "\n"
-    ]
-    names = ("ceiling", "per-step loop", "ours")
-    header = ["config", *names, "x per-step loop", "x ceiling"]
-    header += [f"{name} MB" for name in names] if memory else []
-    for mode, what in _COST_MODES.items():
-        for dtype in _ordered((r["dtype"] for r in ok if r["mode"] == mode), _DTYPES):
-            mine = [r for r in ok if (r["mode"], r["dtype"]) == (mode, dtype)]
-            lines += [f"#### resets, {what} ({mode}), {dtype}\n"]
-            lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-            for config in dict.fromkeys(r["config"] for r in mine):
-                here = [r for r in mine if r["config"] == config]
-                by_provider = {r["provider"]: r for r in here}
-                torchs = (("ceiling", BASELINE), ("per-step loop", PER_STEP))
-                cells = {name: by_provider[p] for name, p in torchs if p in by_provider}
-                ours = [r for r in here if r["provider"] in OURS]
-                if ours:
-                    cells["ours"] = min(ours, key=_ms)
-                times = [_time(_ms(cells[name])) if name in cells else "-" for name in names]
-                if "ours" in cells:
-                    times[-1] += f" ({label(cells['ours'])})"
-                speedups = [
-                    f"{_ms(cells[name]) / _ms(cells['ours']):.2f}x"
-                    if "ours" in cells and name in cells
-                    else "-"
-                    for name in ("per-step loop", "ceiling")
-                ]
-                peaks = [
-                    (cells[name]["peak_mb"] or "-") if name in cells else "-" for name in names
-                ]
-                row = [config, *times, *speedups, *(peaks if memory else [])]
-                lines.append("| " + " | ".join(row) + " |")
-            lines.append("")
-    return lines
+        "named); ours' speed-up over each (> 1: ours is faster).",
+        providers={BASELINE: "ceiling", PER_STEP: "per-step loop"},
+        columns=("ceiling", "per-step loop", "ours"),
+        ratios=[
+            Ratio("x per-step loop", "per-step loop", "ours"),
+            Ratio("x ceiling", "ceiling", "ours"),
+        ],
+    )
 
 
 def _header(device: str, part: Sequence[Row]) -> list[str]:
