@@ -3,6 +3,7 @@ compiled code: no GPU needed (lstm_triton/bench/cost.py has the model and its co
 
     python experiments/kernel_cost.py --batch 16 --steps 1024 --hidden 768 --dtype bf16
     python experiments/kernel_cost.py --batch 16 --steps 1024 --hidden 256 --format md
+    python experiments/kernel_cost.py --batch 64 --steps 128 --hidden 256 --resets   # RL rollouts
 
 Each schedule's kernels compile for sm_90 as the launchers would launch them at the shape
 (a few seconds a kernel); a schedule that does not fit the shape is reported with the reason.
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--directions", type=int, choices=(1, 2), default=1)
     parser.add_argument("--bidirectional", action="store_true", help="--directions 2")
     parser.add_argument("--dtype", choices=DTYPE_NAMES, default="bf16")
+    parser.add_argument(
+        "--resets", action="store_true", help="with episode resets (one direction only)"
+    )
     parser.add_argument("--format", choices=("json", "md"), default="json")
     return parser
 
@@ -45,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         arguments.input_size or arguments.hidden,
         2 if arguments.bidirectional else arguments.directions,
         arguments.dtype,
+        arguments.resets,
     )
+    if shape.resets and shape.directions == 2:
+        raise SystemExit("--resets: resets have no meaning in reverse time; use --directions 1")
     rows = schedule_costs(shape)
     assert [row["schedule"] for row in rows] == list(SCHEDULES)
     if arguments.format == "json":

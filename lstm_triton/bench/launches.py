@@ -94,6 +94,7 @@ class Shape(NamedTuple):
     input_size: int
     directions: int
     dtype_name: str  # a bench.case.DTYPES name
+    resets: bool = False  # with episode resets (one direction): the kernels' per-row mask
 
     @property
     def dtype(self) -> torch.dtype:
@@ -102,7 +103,8 @@ class Shape(NamedTuple):
 
 def layer_launches(name: str, shape: Shape, gpu: GPU) -> tuple[list[Launch], list[Launch]]:
     """The launches of one layer's forward and backward (torch's cell, no initial state, full
-    lengths) on schedule `name` (schedule.RECURRENCES), planned for `gpu`."""
+    lengths, resets if the shape has them) on schedule `name` (schedule.RECURRENCES), planned
+    for `gpu`."""
     if INTERPRETED:
         raise RuntimeError(
             "the kernels were imported for Triton's interpreter (TRITON_INTERPRET=1), which does "
@@ -114,10 +116,13 @@ def layer_launches(name: str, shape: Shape, gpu: GPU) -> tuple[list[Launch], lis
         return torch.empty(sizes, dtype=shape.dtype, device="meta")
 
     x, w_ih, w_hh, bias = meta(T, B, I), meta(D, 4 * H, I), meta(D, 4 * H, H), meta(D, 4 * H)
+    resets = torch.empty(T, B, dtype=torch.bool, device="meta") if shape.resets else None
     with schedule.restored(), schedule.planning_for(gpu), float32_precision(shape.dtype_name):
         schedule.use(name)
         with recorded() as forward:
-            layer = lstm_layer_forward(x, w_ih, w_hh, bias, None, None, None, None, keep_cache=True)
+            layer = lstm_layer_forward(
+                x, w_ih, w_hh, bias, None, None, None, None, keep_cache=True, resets=resets
+            )
         with recorded() as backward:
             lstm_layer_backward(
                 meta(T, B, D * H),
@@ -132,6 +137,7 @@ def layer_launches(name: str, shape: Shape, gpu: GPU) -> tuple[list[Launch], lis
                 None,
                 layer,
                 needs_grad=(True, False, True, True, True, False, False),
+                resets=resets,
             )
     return forward, backward
 

@@ -100,3 +100,23 @@ def test_cli_reports_every_schedule_in_json_with_misfits_and_their_reasons():
     (resident,) = [row for row in rows if row["schedule"] == "resident"]
     assert "multiples of 16" in resident["misfit"]
     assert resident["forward_us_per_step"] is None
+
+
+def test_cli_counts_the_resets_loads_and_refuses_them_in_reverse_time():
+    shape = ["experiments/kernel_cost.py", "--batch", "3", "--steps", "8", "--hidden", "16"]
+    plain, reset = (
+        {row["schedule"]: row for row in json.loads(compiled_run(*shape, *extra).stdout)}
+        for extra in ((), ("--resets",))
+    )
+    for name in SCHEDULES:
+        for direction in ("forward", "backward"):
+            # one (B,) bool row a step forward, two backward (this step's and the next's)
+            more = reset[name][direction]["ldg_bytes_per_step"]
+            assert more > plain[name][direction]["ldg_bytes_per_step"], (name, direction)
+    refused = subprocess.run(
+        [sys.executable, *shape, "--resets", "--bidirectional"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "reverse time" in refused.stderr
