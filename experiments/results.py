@@ -10,6 +10,10 @@ metrics beside the published ones, the device it ran on (W&B's record of the GPU
 its wall time, W&B run id and folder, git commit and the exact command. Rows of runs that match
 no published row are kept, with the published columns empty.
 
+A metric is the run's last logged value (its W&B summary); "best <key>" is the best value of
+<key> it logged, in the metric's direction: for a validation metric, the epoch whose checkpoint
+was tested, which model selection on the validation split compares.
+
 A run resumed from a checkpoint (a requeued job, ckpt_path=) writes one W&B folder a segment,
 under the same run id: its folders give one row, the last segment's summary, config and
 command, the wall time of all of them.
@@ -34,6 +38,7 @@ from lstm_triton.tracking import RunLog, read_run_log
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DIRECTIONS = ("lower", "higher")
+BEST = "best "
 
 
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -97,6 +102,16 @@ def command(run: RunLog) -> str:
     return "; resumed: ".join(lines)
 
 
+def metric_value(run: RunLog, metric: str, better: str) -> Any:
+    """The run's last logged value of metric, or for "best <key>" the best <key> it logged."""
+    if not metric.startswith(BEST):
+        return run.summary.get(metric, "")
+    logged = [value for value in run.metric(metric[len(BEST) :]) if isinstance(value, int | float)]
+    if not logged:
+        return ""
+    return (min if better == "lower" else max)(logged)
+
+
 def result_row(run: RunLog, run_dir: Path, table: dict[str, Any]) -> dict[str, Any]:
     metrics = table["metrics"]
     config = flatten(run.config)
@@ -109,7 +124,7 @@ def result_row(run: RunLog, run_dir: Path, table: dict[str, Any]) -> dict[str, A
         "seed": config.get("seed", ""),
     }
     for metric in metrics:
-        row[metric] = run.summary.get(metric, "")
+        row[metric] = metric_value(run, metric, table["better"][metric])
         row[f"published {metric}"] = published.get(metric, "")
     row.update(
         device=device(run),

@@ -65,10 +65,11 @@ def test_run_is_set_beside_the_published_row_it_matches(
 @pytest.fixture
 def offline_run(tmp_path, finished_log):
     """offline_run(config, metrics): the folder of a finished offline W&B run written by wandb
-    itself, with the given config (dotted keys nested as Hydra's are) and test metrics, logged
-    as Lightning logs them (a nan set on run.summary directly would be stored as null)."""
+    itself, with the given config (dotted keys nested as Hydra's are) and test metrics (or a
+    list of them, logged one after the other), logged as Lightning logs them (a nan set on
+    run.summary directly would be stored as null)."""
 
-    def run(config: dict[str, Any], metrics: dict[str, float]) -> Path:
+    def run(config: dict[str, Any], metrics: dict[str, float] | list[dict[str, float]]) -> Path:
         nested: dict[str, Any] = {}
         for key, value in config.items():
             *parents, leaf = key.split(".")
@@ -78,7 +79,8 @@ def offline_run(tmp_path, finished_log):
             branch[leaf] = value
         with finish_wandb_on_exit():
             run = wandb.init(project="results", dir=tmp_path, config=nested)
-            run.log(metrics)
+            for logged in [metrics] if isinstance(metrics, dict) else metrics:
+                run.log(logged)
             folder = Path(run.settings.sync_dir)
         finished_log(folder)
         return folder
@@ -197,6 +199,25 @@ def test_verdicts_follow_each_metrics_direction(results_module, offline_run, tmp
         "data.horizon=5": ("not finite", "not finite"),
     }
     assert over_seeds[-1]["test/mse"] == "0.1, nan"  # no spread over a nan: the seeds' values
+
+
+def test_best_metric_is_the_best_value_logged_in_its_direction(
+    results_module, offline_run, tmp_path
+):
+    table = {
+        "title": "model selection",
+        "source": "this test",
+        "metrics": ["best val/mse", "val/mse", "best val/acc"],
+        "better": {"best val/mse": "lower", "val/mse": "lower", "best val/acc": "higher"},
+        "rows": [],
+    }
+    epochs = [{"val/mse": 0.3, "val/acc": 0.5}, {"val/mse": 0.1, "val/acc": 0.7}]
+    epochs.append({"val/mse": 0.2, "val/acc": 0.6})
+    rows, _, _ = write_results(results_module, tmp_path, table, [offline_run({}, epochs)])
+    (row,) = rows
+    assert float(row["best val/mse"]) == pytest.approx(0.1)
+    assert float(row["val/mse"]) == pytest.approx(0.2)  # the last epoch's
+    assert float(row["best val/acc"]) == pytest.approx(0.7)
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
