@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     runs = joined_segments([(read_run_log(run_dir), run_dir) for run_dir in args.runs])
     rows = [result_row(run, run_dir, table) for run, run_dir in runs]
+    args.out.mkdir(parents=True, exist_ok=True)
     for path in write_table(args.table, table, seed_groups(rows, table), args.out):
         print(f"wrote {path}")
     return 0
