@@ -107,3 +107,9 @@ def test_etth1_multivariate_is_etth1_with_features_m_and_lr_1e_3(compose_config)
         "tags=[forecasting,ETTh1,multivariate]",
     )
     assert preset == overridden
+
+
+def test_etth1_168_is_etth1_at_horizon_168_with_lr_1e_3(compose_config):
+    preset = compose_config("experiment=etth1_168")
+    overridden = compose_config("experiment=etth1", "data.horizon=168", "model.optimizer.lr=0.001")
+    assert preset == overridden
