@@ -44,6 +44,7 @@ SHRINK = {
     "psmnist": CLASSIFICATION,
     "fashion_mnist": CLASSIFICATION,
     "etth1": FORECASTING,
+    "etth1_168": FORECASTING,
     "etth1_multivariate": FORECASTING,
     "forecast_csv": [*FORECASTING, "data.path={data}/series.csv", "data.target=OT"],
     "adding_problem": [*SYNTHETIC, "data.seq_len=6"],
@@ -73,12 +74,13 @@ def write_image_set(folder: Path, num_train: int = 24, num_test: int = 8) -> Non
         (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(idx_gz(labels))
 
 
-def ett_csv(num_rows: int = 600) -> str:
-    """ETT's header and layout, one row a day so that 12/4/4 months of 30 days fit."""
+def ett_csv(num_rows: int = 1200) -> str:
+    """ETT's header and layout, a row every 12 hours: 12/4/4 months of 30 days are 720/240/240
+    rows, so that the longest preset horizon (168) fits in a split."""
     start = np.datetime64("2016-07-01T00:00:00")
     lines = [",".join(ETT_COLUMNS)]
     for row in range(num_rows):
-        date = str(start + row * np.timedelta64(1, "D")).replace("T", " ")
+        date = str(start + row * np.timedelta64(12, "h")).replace("T", " ")
         values = [10 * (column + 1) + np.sin(row / 7 + column) for column in range(7)]
         lines.append(",".join([date, *(f"{value:.4f}" for value in values)]))
     return "\n".join(lines) + "\n"
@@ -138,6 +140,11 @@ def compose_train(tmp_path, data_dir):
             (item.split("=", 1)[1] for item in overrides if item.startswith("experiment=")),
             "char_stdlib",
         )
+        if experiment not in SHRINK:
+            raise KeyError(
+                f"conf/experiment/{experiment}.yaml has no entry in SHRINK "
+                f"(tests/pipeline/conftest.py): add what shrinks it to seconds on a CPU"
+            )
         shrink = [item.format(data=data_dir) for item in SHRINK[experiment]]
         base = [
             f"paths.output_dir={tmp_path / output}",
