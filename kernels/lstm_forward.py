@@ -84,37 +84,41 @@ from lstm_triton.kernels.tiles import (
     row_lengths,
     row_resets,
     split_gates,
-    split_k,
     step_tile,
-    sum_parts,
 )
 
 
 @triton.jit
-def resident_products(
+def resident_product(
     p_h,
     m_b,
     H,
-    b_w,
-    START: tl.constexpr,
+    b_w_tiles,
     BLOCK_K: tl.constexpr,
-    K_SPLIT: tl.constexpr,
+    K_TILES: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
     DOT_PRECISION: tl.constexpr,
     acc_dtype: tl.constexpr,
 ):
-    """(K_SPLIT, BLOCK_B, 4 * BLOCK_H): h_prev (p_h: its rows) times the resident W^T tile b_w
-    of the K tile from START, one product a split_k part, to be summed over the parts.
-    out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and rejects an
-    fp64 acc."""
-    o_k = split_k(START, BLOCK_K, K_SPLIT)[:, None, :]
-    b_h = tl.load(
-        p_h[None, :, :] + o_k,
-        mask=m_b[None, :, None] & (o_k < H),
-        other=0.0,
-        cache_modifier=SHARED_LOAD,
-    )
-    return tl.dot(b_h, b_w, input_precision=DOT_PRECISION, out_dtype=acc_dtype)
+    """(4 * BLOCK_H, BLOCK_B): W's resident rows (b_w_tiles, its K_TILES tiles of BLOCK_K)
+    times h_prev^T (p_h: the starts of the program's rows). W is the left operand, so that its
+    64 rows meet the M of a warpgroup's wgmma on sm_90: the tensor cores read W from shared
+    memory as it stands, with no copy to registers a step, and no two warps compute the same
+    tile. out_dtype is the accumulator's: Triton < 3.9 takes fp32 for it unless told, and
+    rejects an fp64 acc."""
+    b_wh = None
+    for i in tl.static_range(K_TILES):
+        o_k = i * BLOCK_K + tl.arange(0, BLOCK_K)[:, None]
+        b_h = tl.load(
+            p_h[None, :] + o_k,
+            mask=m_b[None, :] & (o_k < H),
+            other=0.0,
+            cache_modifier=SHARED_LOAD,
+        )
+        b_wh = tl.dot(
+            b_w_tiles[i], b_h, acc=b_wh, input_precision=DOT_PRECISION, out_dtype=acc_dtype
+        )
+    return b_wh
 
 
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
@@ -137,8 +141,7 @@ def _lstm_forward_step_kernel(
     D,
     slot,
     slot_prev,
-    b_w_resident,  # None, or (resident persistent kernel) the program's W^T tiles, K tile 1
-    b_w_tail,  # None, or (resident, BLOCK_K_TAIL > 0) those of the K tile past BLOCK_K
+    b_w_tiles,  # None, or (resident persistent kernel) the program's rows of W, K_TILES tiles
     FIRST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
@@ -154,9 +157,7 @@ def _lstm_forward_step_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
-    K_SPLIT: tl.constexpr,
-    BLOCK_K_TAIL: tl.constexpr,
-    TAIL_SPLIT: tl.constexpr,
+    K_TILES: tl.constexpr,
     SHARED_LOAD: tl.constexpr,
 ):
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
@@ -196,8 +197,8 @@ def _lstm_forward_step_kernel(
             b_c_prev = tl.where(b_fresh, 0.0, b_c_prev)
         # Rows whose previous step was padding read zeros from y: their h0 part is already in
         # the gates of their first step.
-        p_h = y_ptr + t_prev * B * D * H + o_b[:, None] * (D * H) + i_d * H
-        if b_w_resident is None:
+        p_h = y_ptr + t_prev * B * D * H + o_b * (D * H) + i_d * H
+        if b_w_tiles is None:
             # W^T tile of the four gates: rows k of h, the program's gate columns.
             p_w = w_ptr + i_d * G * H + o_j[None, :] * H
             b_hw = tl.zeros([BLOCK_B, 4 * BLOCK_H], dtype=acc_dtype)
@@ -205,39 +206,18 @@ def _lstm_forward_step_kernel(
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < H
                 m_hk = m_b[:, None] & m_k[None, :]
-                b_h = tl.load(p_h + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD)
+                b_h = tl.load(
+                    p_h[:, None] + o_k[None, :], mask=m_hk, other=0.0, cache_modifier=SHARED_LOAD
+                )
                 b_w = tl.load(p_w + o_k[:, None], mask=m_k[:, None] & m_j[None, :], other=0.0)
                 b_hw = tl.dot(
                     b_h, b_w, acc=b_hw, input_precision=DOT_PRECISION, out_dtype=acc_dtype
                 )
         else:
-            b_parts = resident_products(
-                p_h,
-                m_b,
-                H,
-                b_w_resident,
-                0,
-                BLOCK_K,
-                K_SPLIT,
-                SHARED_LOAD,
-                DOT_PRECISION,
-                acc_dtype,
+            b_wh = resident_product(
+                p_h, m_b, H, b_w_tiles, BLOCK_K, K_TILES, SHARED_LOAD, DOT_PRECISION, acc_dtype
             )
-            b_tail = None
-            if BLOCK_K_TAIL > 0:
-                b_tail = resident_products(
-                    p_h,
-                    m_b,
-                    H,
-                    b_w_tail,
-                    BLOCK_K,
-                    BLOCK_K_TAIL,
-                    TAIL_SPLIT,
-                    SHARED_LOAD,
-                    DOT_PRECISION,
-                    acc_dtype,
-                )
-            b_hw = sum_parts(b_parts, b_tail, TAIL_SPLIT == K_SPLIT)
+            b_hw = tl.trans(b_wh)
         if HAS_RESETS:
             # No r_prev W^T for the rows that start from zeros. Applied to the product, not as
             # a mask of the h_prev loads: Triton 3.6 fails to compile an fp64 tl.dot whose
@@ -328,9 +308,7 @@ def _lstm_forward_persistent_kernel(
     BLOCK_B: tl.constexpr,
     BLOCK_H: tl.constexpr,
     BLOCK_K: tl.constexpr,
-    K_SPLIT: tl.constexpr,
-    BLOCK_K_TAIL: tl.constexpr,
-    TAIL_SPLIT: tl.constexpr,
+    K_TILES: tl.constexpr,
     RESIDENT_W: tl.constexpr,
     STRAGGLER_SPINS: tl.constexpr,
 ):
@@ -338,23 +316,16 @@ def _lstm_forward_persistent_kernel(
     own launch before it): the step kernel's body, then a barrier over the programs of the same
     direction and batch rows, whose h_t the next step reads. Every program must be resident at
     once: the launcher keeps the grid within the SMs and launches it cooperatively.
-    RESIDENT_W: the program's W^T tiles loaded once, before the loop (schedule.py, resident).
+    RESIDENT_W: the program's rows of W loaded once, before the loop (schedule.py, resident).
     STRAGGLER_SPINS: 0, or a test-only delay of each group's last program a step
     (barrier.straggle, schedule.straggling).
     """
     programs = tl.num_programs(1)
     arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_resident = resident_forward_weights(w_ptr, H, BLOCK_H, 0, BLOCK_K, K_SPLIT)
-        if BLOCK_K_TAIL > 0:
-            b_w_tail = resident_forward_weights(
-                w_ptr, H, BLOCK_H, BLOCK_K, BLOCK_K_TAIL, TAIL_SPLIT
-            )
-        else:
-            b_w_tail = None
+        b_w_tiles = resident_forward_weights(w_ptr, H, BLOCK_H, BLOCK_K, K_TILES)
     else:
-        b_w_resident = None
-        b_w_tail = None
+        b_w_tiles = None
     # One stage: a pipelined loop would load step s + 1's h_prev before the barrier.
     for s in tl.range(1, T, num_stages=1):
         if s > 1:
@@ -382,8 +353,7 @@ def _lstm_forward_persistent_kernel(
             D,
             s % slots,
             (s - 1) % slots,
-            b_w_resident,
-            b_w_tail,
+            b_w_tiles,
             False,
             HAS_STATE,
             HAS_LENGTHS,
@@ -399,9 +369,7 @@ def _lstm_forward_persistent_kernel(
             BLOCK_B,
             BLOCK_H,
             BLOCK_K,
-            K_SPLIT,
-            BLOCK_K_TAIL,
-            TAIL_SPLIT,
+            K_TILES,
             ".cg",
         )
 
@@ -473,8 +441,7 @@ def lstm_forward_recurrence(
                 s=s,
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
-                b_w_resident=None,
-                b_w_tail=None,
+                b_w_tiles=None,
                 FIRST=s == 0,
                 SHARED_LOAD="",
             )

@@ -8,8 +8,9 @@
                 runs programs one by one, one program per direction). Each step reads the
                 program's slice of W again, from L2.
     resident    persistent, with the program's slice of W (the four gates' tiles of 16 units
-                over all of K) loaded into shared memory once, before the loop over steps, and
-                each step's product split along K over the warps (tiles.split_k). On
+                over all of K) loaded into shared memory once, before the loop over steps. The
+                forward's product takes W as the left operand, a wgmma's M on sm_90, on one
+                warpgroup; the backward's is split along K over the warps (tiles.split_k). On
                 the GPU for fp16/bf16 and hidden sizes that are multiples of 16 up to 1024,
                 where the sm_90 compile of both kernels uses no local memory, and shared memory
                 within resident_shared_bytes (tests/kernels/compile_for_gpu.py checks both);
@@ -108,9 +109,15 @@ class Tiling(NamedTuple):
     block_b: int
     block_h: int
     block_k: int  # the persistent kernel's; the step kernel's launches take min(block_k, block_h)
-    num_warps: int  # the persistent kernel's
+    num_warps: int  # the backward persistent kernel's
     # resident: the K tile past block_k, 0 or a power of two; block_k + block_k_tail >= H.
     block_k_tail: int = 0
+    # The forward persistent kernel's: resident, one warpgroup, whose wgmma takes W's 64 rows as
+    # its M; a second one would split the batch columns and read W from shared memory twice.
+    forward_warps: int = 4
+    # resident, the forward's K: forward_k_tiles tiles of forward_block_k (resident_k_tiles).
+    forward_block_k: int = 0
+    forward_k_tiles: int = 0
 
 
 RESIDENT_DTYPES = (torch.float16, torch.bfloat16)
@@ -125,44 +132,55 @@ def resident_k_tiles(hidden: int) -> tuple[int, int]:
     return block_k, 0 if rest <= 0 else max(16, triton.next_power_of_2(rest))
 
 
+def resident_forward_k_tiles(hidden: int) -> tuple[int, int]:
+    """The forward's K (= H) in equal power-of-two tiles of at most 128, loaded one by one
+    (tiles.resident_forward_weights). Tiles of 256 spilled on Triton 3.6 (24 to 176 bytes of
+    stack at H = 768 and 1024, inside the loop over steps). -> (tile, count)."""
+    tile = min(128, max(16, triton.next_power_of_2(hidden)))
+    return tile, triton.cdiv(hidden, tile)
+
+
 def tiling(name: str, batch: int, hidden: int) -> Tiling:
     """The tiles of schedule `name`. In the interpreter the persistent ones take one tile over
     the whole batch and hidden size, so that each barrier group has a single program. resident
     takes all of K in resident_k_tiles, with 16 rows and units (the least tl.dot takes) to keep
-    W's slice small, split over the warps (k_split), 8 of them past K = 512 to keep each warp's
-    chain of tensor-core instructions short."""
+    W's slice small, on 8 warps past K = 512 (the backward splits K over them, k_split, to keep
+    each warp's chain of tensor-core instructions short)."""
     if name == "stepwise" or (name == "persistent" and not INTERPRETED):
         return Tiling(*block_sizes(batch, hidden), num_warps=4)
     if name not in ("persistent", "resident"):
         raise ValueError(f"tiling: expected stepwise, persistent or resident, got {name!r}")
     block_k, tail = resident_k_tiles(hidden)
+    forward_k = resident_forward_k_tiles(hidden)
     if INTERPRETED:
         block_b = max(16, triton.next_power_of_2(batch))
         block_h = max(16, triton.next_power_of_2(hidden))
         if name == "persistent":
             return Tiling(block_b, block_h, min(block_h, 32), 4)
-        return Tiling(block_b, block_h, block_k, 4, tail)
-    return Tiling(16, 16, block_k, 8 if block_k + tail > 512 else 4, tail)
+        return Tiling(block_b, block_h, block_k, 4, tail, 4, *forward_k)
+    return Tiling(16, 16, block_k, 8 if block_k + tail > 512 else 4, tail, 4, *forward_k)
 
 
-def k_split(block_k: int, num_warps: int, backward: bool) -> int:
-    """The parts of a resident K tile, one batched product each (tiles.split_k): the forward's
-    4 x 16 gate columns in 4 parts (past 4 warps, pairs of warps split the columns) sum with
-    half the shared memory traffic that 8 parts would; the backward's 16 columns in one part a
-    warp keep its four chains short. In the interpreter 4 at most, as on 4 warps. tl.dot takes
-    K >= 16 a part."""
-    most = 4 if INTERPRETED or not backward else num_warps
+def k_split(block_k: int, num_warps: int) -> int:
+    """The parts of a backward resident K tile, one batched product each (tiles.split_k): its
+    16 columns in one part a warp keep each warp's four chains short. In the interpreter 4 at
+    most, as on 4 warps. tl.dot takes K >= 16 a part. (The forward takes its tile whole:
+    W as the left operand fills a warpgroup's wgmma.)"""
+    most = 4 if INTERPRETED else num_warps
     return max(1, min(most, block_k // 16))
 
 
 def resident_shared_bytes(tiles: Tiling, dtype: torch.dtype) -> int:
-    """Shared memory of the resident kernels a program, at most: W's four tiles, two tiles of
-    dz (the backward loads the next gate's while the tensor cores take one; the forward's one
-    tile of h takes less), and an fp32 output tile of scratch for layout conversions (what
-    small H needs on top)."""
-    block_k = tiles.block_k + tiles.block_k_tail
-    operands = (4 * tiles.block_h + 2 * tiles.block_b) * block_k * dtype.itemsize
-    return operands + tiles.block_b * tiles.block_h * 4
+    """Shared memory of the resident kernels a program, at most, the larger kernel's. Forward:
+    W's rows, a tile of h, and the fp32 product for its transpose. Backward: W's four tiles,
+    two tiles of dz (it loads the next gate's while the tensor cores take one), and an fp32
+    output tile of scratch for layout conversions (what small H needs on top)."""
+    rows = 4 * tiles.block_h
+    forward_k = tiles.forward_block_k * tiles.forward_k_tiles
+    forward = (rows + tiles.block_b) * forward_k * dtype.itemsize + rows * tiles.block_b * 4
+    backward_k = tiles.block_k + tiles.block_k_tail
+    backward = (rows + 2 * tiles.block_b) * backward_k * dtype.itemsize
+    return max(forward, backward + tiles.block_b * tiles.block_h * 4)
 
 
 def misfit(
@@ -237,6 +255,37 @@ class LaunchPlan(NamedTuple):
     loop: dict  # the persistent kernel's: K tiles and splits, RESIDENT_W, STRAGGLER_SPINS, warps
 
 
+def step_constexprs(tiles: Tiling, backward: bool) -> dict:
+    """The step kernel's own constexprs: its K chunk. Its launches stream W in chunks whatever
+    the schedule: all of K in one tile, double-buffered, would overflow shared memory there."""
+    block_k = min(tiles.block_k, tiles.block_h)
+    if backward:
+        return dict(BLOCK_K=block_k, BLOCK_K_TAIL=0, K_SPLIT=1, TAIL_SPLIT=1)
+    return dict(BLOCK_K=block_k, K_TILES=0)
+
+
+def loop_constexprs(name: str, tiles: Tiling, backward: bool) -> dict:
+    """The persistent kernel's constexprs under schedule `name` (persistent or resident), its
+    num_warps among them: K tiles and splits, RESIDENT_W, STRAGGLER_SPINS."""
+    loop = dict(RESIDENT_W=name == "resident", STRAGGLER_SPINS=_straggler_spins)
+    if backward:
+        return dict(
+            **loop,
+            BLOCK_K=tiles.block_k,
+            K_SPLIT=k_split(tiles.block_k, tiles.num_warps),
+            BLOCK_K_TAIL=tiles.block_k_tail,
+            TAIL_SPLIT=k_split(tiles.block_k_tail, tiles.num_warps),
+            num_warps=tiles.num_warps,
+        )
+    return dict(
+        **loop,
+        # resident: W's K tiles; persistent: the chunk it streams W in, as the step kernel
+        BLOCK_K=tiles.forward_block_k if name == "resident" else tiles.block_k,
+        K_TILES=tiles.forward_k_tiles,
+        num_warps=tiles.forward_warps,
+    )
+
+
 def plan(
     gates: torch.Tensor,
     hidden: int,
@@ -270,18 +319,7 @@ def plan(
         BLOCK_B=tiles.block_b,
         BLOCK_H=tiles.block_h,
     )
-    # The step kernel's launches stream W in chunks whatever the schedule: all of K in one
-    # tile, double-buffered, would overflow shared memory there.
-    step = dict(BLOCK_K=min(tiles.block_k, tiles.block_h), K_SPLIT=1, BLOCK_K_TAIL=0, TAIL_SPLIT=1)
-    loop = dict(
-        BLOCK_K=tiles.block_k,
-        K_SPLIT=k_split(tiles.block_k, tiles.num_warps, backward),
-        BLOCK_K_TAIL=tiles.block_k_tail,
-        TAIL_SPLIT=k_split(tiles.block_k_tail, tiles.num_warps, backward),
-        RESIDENT_W=name == "resident",
-        STRAGGLER_SPINS=_straggler_spins,
-        num_warps=tiles.num_warps,
-    )
+    step, loop = step_constexprs(tiles, backward), loop_constexprs(name, tiles, backward)
     grid = (triton.cdiv(B, tiles.block_b), triton.cdiv(hidden, tiles.block_h), D)
     return LaunchPlan(name != "stepwise", grid, shared, step, loop)
 

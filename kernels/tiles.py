@@ -91,8 +91,8 @@ def split_gates(b_z, BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr):
 @triton.jit
 def split_k(START: tl.constexpr, BLOCK_K: tl.constexpr, K_SPLIT: tl.constexpr):
     """(K_SPLIT, BLOCK_K // K_SPLIT) offsets along K from START, part p holding
-    START + p * BLOCK_K // K_SPLIT on: a resident product takes its K tile at once as K_SPLIT
-    batched products, one per warp (or pair of warps), summed after. Split, each warp's chain
+    START + p * BLOCK_K // K_SPLIT on: the backward's resident product takes its K tile at once
+    as K_SPLIT batched products, one per warp, summed after. Split, each warp's chain
     of dependent tensor-core instructions is K_SPLIT times shorter, and no two warps compute
     the same tile."""
     PART: tl.constexpr = BLOCK_K // K_SPLIT
@@ -114,20 +114,22 @@ def sum_parts(b_parts, b_tail, ALIKE: tl.constexpr):
 
 @triton.jit
 def resident_forward_weights(
-    w_ptr,
-    H,
-    BLOCK_H: tl.constexpr,
-    START: tl.constexpr,
-    BLOCK_K: tl.constexpr,
-    K_SPLIT: tl.constexpr,
+    w_ptr, H, BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr, K_TILES: tl.constexpr
 ):
-    """(K_SPLIT, BLOCK_K // K_SPLIT, 4 * BLOCK_H): W^T of W (D, 4H, H) over the K tile from
-    START in split_k's parts, against the program's gate_columns, which the forward persistent
-    kernel loads once, before its loop over steps (the resident schedule)."""
+    """K_TILES tiles (4 * BLOCK_H, BLOCK_K): the rows of W (D, 4H, H) of the program's
+    gate_columns, K in tiles from 0, which the forward persistent kernel loads once, before its
+    loop over steps (the resident schedule). The barrier after each tile keeps the next tile's
+    loads behind its copy into shared memory: issued all at once, the tiles took 244 registers
+    at H = 1024 and spilled with the cell options (158 with it)."""
     o_j, m_j = gate_columns(H, BLOCK_H)
-    o_k = split_k(START, BLOCK_K, K_SPLIT)[:, :, None]
-    p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_j[None, None, :] * H + o_k
-    return tl.load(p_w, mask=(o_k < H) & m_j[None, None, :], other=0.0)
+    p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_j[:, None] * H
+    b_w_tiles = ()
+    for i in tl.static_range(K_TILES):
+        o_k = i * BLOCK_K + tl.arange(0, BLOCK_K)[None, :]
+        b_w = tl.load(p_w + o_k, mask=m_j[:, None] & (o_k < H), other=0.0)
+        b_w_tiles = b_w_tiles + (b_w,)  # noqa: RUF005 (Triton's frontend has no * in tuples)
+        tl.debug_barrier()
+    return b_w_tiles
 
 
 @triton.jit

@@ -14,8 +14,9 @@ k_step = the instruction's k x the longest accumulator chain of one iteration; a
 barrier's spin) counts once, as if the barrier passed at the first poll.
 
 mma_minimum, the tensor-core instructions the step's product needs: its MACs, each side rounded up
-to the instruction's (m, n, k), over one instruction's MACs (m16n8k16: 2048):
-    D x ceil(B / m) x ceil(N / n) x ceil(K / k)
+to the instruction's (m, n, k), over one instruction's MACs (m16n8k16: 2048), with the operands
+in the order that pads less (W on the left, its rows as m, suits a wgmma's m of 64 at small B):
+    D x min(ceil(B / m) x ceil(N / n), ceil(N / m) x ceil(B / n)) x ceil(K / k)
     forward  r_prev (B, H) @ W^T (H, 4H): N = 4H, K = H
     backward dz_next (B, 4H) @ W (4H, H): N = H, K = 4H
 mma_issued counts what the warps issue: an HMMA each warp that runs it, an HGMMA (wgmma) each
@@ -138,14 +139,15 @@ def tensor_work(
     m, n, k = sass.mma_shape(kind)
     directions = shape.directions
     hmma, hgmma = counts.issued("HMMA"), counts.issued("HGMMA")
-    sides = (
-        math.ceil(product.rows / m),
-        math.ceil(product.columns / n),
-        math.ceil(product.depth / k),
-    )
-    formula = (
-        f"D x ceil(B/{m}) x ceil({product.columns_text}/{n}) x ceil({product.depth_text}/{k}) "
-        f"= {directions} x {sides[0]} x {sides[1]} x {sides[2]}"
+    rows, columns, text = product.rows, product.columns, product.columns_text
+    swapped = math.ceil(columns / m) * math.ceil(rows / n)
+    sides = (math.ceil(rows / m), math.ceil(columns / n), math.ceil(product.depth / k))
+    formula = f"D x ceil(B/{m}) x ceil({text}/{n})"
+    if swapped < sides[0] * sides[1]:
+        sides = (math.ceil(columns / m), math.ceil(rows / n), sides[2])
+        formula = f"D x ceil({text}/{m}) x ceil(B/{n})"
+    formula += (
+        f" x ceil({product.depth_text}/{k}) = {directions} x {sides[0]} x {sides[1]} x {sides[2]}"
     )
     issue = 0.0
     for opcode, count in issued.items():

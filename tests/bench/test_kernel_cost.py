@@ -10,12 +10,14 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from lstm_triton.bench import sass
-from lstm_triton.bench.cost import ESTIMATE, REQUIRED, SCHEDULES
+from lstm_triton.bench import cost, sass
+from lstm_triton.bench.cost import ESTIMATE, REQUIRED, SCHEDULES, Floors
+from lstm_triton.bench.launches import Shape
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +122,27 @@ def test_cli_counts_the_resets_loads_and_refuses_them_in_reverse_time():
         text=True,
     )
     assert refused.returncode != 0 and "reverse time" in refused.stderr
+
+
+def test_main_shape_issues_each_product_once_without_spills():
+    # Issue 13's shape: the forward's resident product on wgmma with W as its left operand.
+    main = ["--batch", "16", "--steps", "1024", "--hidden", "768", "--dtype", "bf16"]
+    rows = json.loads(compiled_run("experiments/kernel_cost.py", *main, "--format", "json").stdout)
+    by_schedule = {row["schedule"]: row for row in rows}
+    assert by_schedule["resident"]["forward"]["mma_kind"].startswith("HGMMA.64x16x16")
+    for name in ("persistent", "resident"):
+        for direction in ("forward", "backward"):
+            cost = by_schedule[name][direction]
+            assert cost["mma_ratio"] <= 1.25, (name, direction, cost["mma_minimum_formula"])
+            assert cost["spill_bytes"] == 0 and cost["local_accesses_per_step"] == 0
+
+
+def test_the_minimum_takes_the_operand_order_that_pads_less():
+    # B = 16 rows against a wgmma's m of 64: W on the left (4H = 3072 rows) pads nothing.
+    forward = cost.products(Shape(16, 8, 768, 768, 1, "bf16"))["forward"]
+    wgmma = sass.Tally(Counter({"HGMMA.64x16x16.F32.BF16": 48.0}), 0.0)
+    work = cost.tensor_work(wgmma, 4, forward, Shape(16, 8, 768, 768, 1, "bf16"), 132, Floors())
+    assert work.minimum == 48 * 48 and "ceil(4H/64) x ceil(B/16)" in work.formula
+    hmma = sass.Tally(Counter({"HMMA.16816.F32.BF16": 48.0}), 0.0)
+    work = cost.tensor_work(hmma, 8, forward, Shape(16, 8, 768, 768, 1, "bf16"), 132, Floors())
+    assert work.minimum == 1 * 384 * 48 and "ceil(B/16) x ceil(4H/8)" in work.formula

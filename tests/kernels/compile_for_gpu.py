@@ -42,7 +42,7 @@ from lstm_triton.kernels.lstm_forward import (
 )
 from lstm_triton.kernels.schedule import (
     RESIDENT_MAX_HIDDEN,
-    k_split,
+    loop_constexprs,
     resident_shared_bytes,
     tiling,
 )
@@ -239,7 +239,7 @@ def resident_failures(capability: int) -> list[str]:
         tiles = tiling("resident", 16, hidden)
         _, persistent, _, backward_persistent = signatures(dtype, options[3])
         blocks = dict(BLOCK_B=tiles.block_b, BLOCK_H=tiles.block_h, BLOCK_K=tiles.block_k)
-        flags = {**constexprs(*options, blocks), "RESIDENT_W": True, "STRAGGLER_SPINS": 0}
+        flags = constexprs(*options, blocks)
         budget = resident_shared_bytes(tiles, DTYPES[dtype])
         for kernel, signature, backward in (
             (_lstm_forward_persistent_kernel, persistent, False),
@@ -247,15 +247,9 @@ def resident_failures(capability: int) -> list[str]:
         ):
             name = f"sm_{capability} {kernel.__name__} resident {dtype} H={hidden} {options}"
             try:
-                constants = {
-                    **flags,
-                    "K_SPLIT": k_split(tiles.block_k, tiles.num_warps, backward),
-                    "BLOCK_K_TAIL": tiles.block_k_tail,
-                    "TAIL_SPLIT": k_split(tiles.block_k_tail, tiles.num_warps, backward),
-                }
-                compiled = compile_kernel(
-                    kernel, signature, constants, capability, True, tiles.num_warps
-                )
+                constants = {**flags, **loop_constexprs("resident", tiles, backward)}
+                warps = constants.pop("num_warps")
+                compiled = compile_kernel(kernel, signature, constants, capability, True, warps)
             except Exception as error:  # every failure is reported, then the exit code
                 failures.append(f"{name}:\n{failure_reason(error)}")
                 continue
@@ -289,18 +283,22 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ):
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
-        step = {"b_w_resident": None, "b_w_tail": None, "FIRST": first, "SHARED_LOAD": ""}
-        step.update(K_SPLIT=1, BLOCK_K_TAIL=0, TAIL_SPLIT=1)
+        step = {"FIRST": first, "SHARED_LOAD": ""}
+        backward_step = {"b_w_resident": None, "b_w_tail": None, "LAST": not first}
+        splits = {"BLOCK_K_TAIL": 0, "K_SPLIT": 1, "TAIL_SPLIT": 1}
         kernels = [
-            (_lstm_forward_step_kernel, forward, step),
-            (_lstm_backward_step_kernel, backward, {**step, "LAST": not first}),
+            (_lstm_forward_step_kernel, forward, {**step, "b_w_tiles": None, "K_TILES": 0}),
+            (_lstm_backward_step_kernel, backward, {**step, **backward_step, **splits}),
         ]
         if not first:
             # The GPU check's straggler (schedule.straggling) compiled in one dtype.
-            streamed = {"K_SPLIT": 1, "BLOCK_K_TAIL": 0, "TAIL_SPLIT": 1, "RESIDENT_W": False}
-            streamed["STRAGGLER_SPINS"] = 64 if dtype == "fp16" else 0
-            kernels.append((_lstm_forward_persistent_kernel, persistent, streamed))
-            kernels.append((_lstm_backward_persistent_kernel, backward_persistent, streamed))
+            streamed = {"RESIDENT_W": False, "STRAGGLER_SPINS": 64 if dtype == "fp16" else 0}
+            kernels.append(
+                (_lstm_forward_persistent_kernel, persistent, {**streamed, "K_TILES": 0})
+            )
+            kernels.append(
+                (_lstm_backward_persistent_kernel, backward_persistent, {**streamed, **splits})
+            )
         for kernel, signature, steps in kernels:
             name = f"sm_{capability} {kernel.__name__} {dtype} aligned={aligned}"
             try:

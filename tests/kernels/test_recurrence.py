@@ -355,8 +355,10 @@ def test_resident_refuses_what_spills_or_overflows_shared_memory(h100, monkeypat
     h100.shared_memory_per_block_optin = 101376  # an sm_86/sm_89 part
     with pytest.raises(ValueError, match="197632 bytes of shared memory, the GPU has 101376"):
         schedule.pick(16, 1024, 1, torch.float16, cuda)
-    assert schedule.tiling("resident", 16, 768) == schedule.Tiling(16, 16, 512, 8, 256)
-    assert schedule.tiling("resident", 64, 512) == schedule.Tiling(16, 16, 512, 4)
+    # The backward's K in two tiles on 8 warps past 512, the forward's in tiles of 128 on 4.
+    assert schedule.tiling("resident", 16, 768) == schedule.Tiling(16, 16, 512, 8, 256, 4, 128, 6)
+    assert schedule.tiling("resident", 64, 512) == schedule.Tiling(16, 16, 512, 4, 0, 4, 128, 4)
+    assert schedule.tiling("resident", 16, 80)[-2:] == (128, 1)
 
 
 def test_restored_puts_back_the_choice_of_use():
