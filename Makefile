@@ -8,13 +8,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The suite in TEST_WORKERS processes (pytest-xdist), a test file each at a time, so that a
+# file's module fixtures (a compile, a benchmark run) are built once: CI has 2 cores.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 # test-compat: the kernels and modules in a venv of their own on the oldest Triton the GPU image
 # runs (3.6), with the project's core dependencies only. The CPU torch: a CUDA build pins its own
 # Triton. Triton 3.6's interpreter fails on numpy >= 2.4.
 COMPAT_VENV ?= .venv-compat
 COMPAT_BIN := $(COMPAT_VENV)/bin
 COMPAT_STAMP := $(COMPAT_VENV)/.installed
-COMPAT_SPECS ?= torch==2.13.0 triton==3.6.0 "numpy<2.4" pytest
+COMPAT_SPECS ?= torch==2.13.0 triton==3.6.0 "numpy<2.4" pytest pytest-xdist
 
 .PHONY: install train test test-compat test-gpu gpu-check lint bench clean
 
@@ -30,7 +34,7 @@ train: $(STAMP)
 	$(BIN)/python experiments/train.py $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 $(COMPAT_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(COMPAT_VENV)
@@ -40,7 +44,7 @@ $(COMPAT_STAMP): pyproject.toml
 
 # tests/kernels/test_compile_for_gpu.py runs compile_for_gpu.py 90 (sm_90 cubins) among them.
 test-compat: $(COMPAT_STAMP)
-	$(COMPAT_BIN)/python -m pytest tests/kernels tests/modules $(PYTEST_ARGS)
+	$(COMPAT_BIN)/python -m pytest $(XDIST) tests/kernels tests/modules $(PYTEST_ARGS)
 
 test-gpu: $(STAMP)
 	$(BIN)/python -m pytest -m gpu $(PYTEST_ARGS)
