@@ -219,10 +219,13 @@ def test_persistent_schedules_match_twins(
 
 @pytest.mark.parametrize("hidden", [48, 208], ids=["H48-tail-split-apart", "H208-split-alike"])
 def test_resident_k_tail_matches_twins(hidden, kernel_device, close, poison_empty):
-    """resident's K in two tiles (schedule.resident_k_tiles: 32 + 16, 128 + 128), each split
-    over the warps; where both tiles split alike their parts are summed together."""
+    """resident's backward K in two tiles (schedule.resident_k_tiles: 32 + 16, 128 + 128), each
+    split over the warps; where both tiles split alike their parts are summed together. The
+    forward's in one tile of 64 and in two of 128, the second past H (resident_forward_k_tiles)."""
     block_k, tail = schedule.resident_k_tiles(hidden)
     assert tail > 0 and block_k + tail >= hidden
+    forward_k, forward_tiles = schedule.resident_forward_k_tiles(hidden)
+    assert forward_k * forward_tiles >= hidden > forward_k * (forward_tiles - 1)
     dtype = torch.float16 if kernel_device.type == "cuda" else torch.float32
     with schedule.restored():
         schedule.use("resident")
