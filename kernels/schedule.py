@@ -115,7 +115,8 @@ class Tiling(NamedTuple):
     # The forward persistent kernel's: resident, one warpgroup, whose wgmma takes W's 64 rows as
     # its M; a second one would split the batch columns and read W from shared memory twice.
     forward_warps: int = 4
-    # resident, the forward's K: forward_k_tiles tiles of forward_block_k (resident_k_tiles).
+    # resident, the forward's K: forward_k_tiles tiles of forward_block_k
+    # (resident_forward_k_tiles).
     forward_block_k: int = 0
     forward_k_tiles: int = 0
 

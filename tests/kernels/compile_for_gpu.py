@@ -42,8 +42,10 @@ from lstm_triton.kernels.lstm_forward import (
 )
 from lstm_triton.kernels.schedule import (
     RESIDENT_MAX_HIDDEN,
+    Tiling,
     loop_constexprs,
     resident_shared_bytes,
+    step_constexprs,
     tiling,
 )
 
@@ -283,27 +285,33 @@ def main(capabilities: list[int], every_combination: bool) -> int:
     ):
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
+        tiles = Tiling(blocks["BLOCK_B"], blocks["BLOCK_H"], blocks["BLOCK_K"], num_warps=4)
         step = {"FIRST": first, "SHARED_LOAD": ""}
-        backward_step = {"b_w_resident": None, "b_w_tail": None, "LAST": not first}
-        splits = {"BLOCK_K_TAIL": 0, "K_SPLIT": 1, "TAIL_SPLIT": 1}
+        forward_step = {**step, "b_w_tiles": None, **step_constexprs(tiles, False)}
+        backward_step = {**step, "b_w_resident": None, "b_w_tail": None, "LAST": not first}
         kernels = [
-            (_lstm_forward_step_kernel, forward, {**step, "b_w_tiles": None, "K_TILES": 0}),
-            (_lstm_backward_step_kernel, backward, {**step, **backward_step, **splits}),
+            (_lstm_forward_step_kernel, forward, forward_step),
+            (
+                _lstm_backward_step_kernel,
+                backward,
+                {**backward_step, **step_constexprs(tiles, True)},
+            ),
         ]
         if not first:
-            # The GPU check's straggler (schedule.straggling) compiled in one dtype.
-            streamed = {"RESIDENT_W": False, "STRAGGLER_SPINS": 64 if dtype == "fp16" else 0}
-            kernels.append(
-                (_lstm_forward_persistent_kernel, persistent, {**streamed, "K_TILES": 0})
-            )
-            kernels.append(
-                (_lstm_backward_persistent_kernel, backward_persistent, {**streamed, **splits})
-            )
+            for kernel, signature, backward_side in (
+                (_lstm_forward_persistent_kernel, persistent, False),
+                (_lstm_backward_persistent_kernel, backward_persistent, True),
+            ):
+                streamed = loop_constexprs("persistent", tiles, backward_side)
+                # The GPU check's straggler (schedule.straggling) compiled in one dtype.
+                streamed["STRAGGLER_SPINS"] = 64 if dtype == "fp16" else 0
+                kernels.append((kernel, signature, streamed))
         for kernel, signature, steps in kernels:
             name = f"sm_{capability} {kernel.__name__} {dtype} aligned={aligned}"
             try:
-                constants = {**steps, **flags}
-                compiled = compile_kernel(kernel, signature, constants, capability, aligned)
+                constants = {**flags, **steps}
+                warps = constants.pop("num_warps", 4)
+                compiled = compile_kernel(kernel, signature, constants, capability, aligned, warps)
             except Exception as error:  # every failure is reported, then the exit code
                 failures += 1
                 print(f"{name} {steps} {flags}:\n{failure_reason(error)}")
