@@ -1,13 +1,15 @@
 """A grid-wide barrier for kernels whose programs all stay resident (persistent kernels).
 
-Each program adds 1 to a counter once it has finished its stores, with release semantics, and
-spins until the counter reaches `target` (the programs sharing the counter x the barriers so
-far, this one included), with acquire semantics, so every store before the barrier is visible
-after it. The counter only grows: no reset between barriers, one zeroed int32 per group and
-launch. Triton's CPU interpreter runs programs one after the other: there a barrier passes only
-when a single program shares its counter. The pattern is cooperative groups' grid sync (and
-CUTLASS's GenericBarrier): bar.sync, then one thread's release add; one thread's acquire spin,
-then bar.sync.
+Each program adds 1 to a counter once it has issued the stores the others read (`arrive`), with
+release semantics, and before it reads theirs spins until the counter reaches `target` (the
+programs sharing the counter x the barriers so far, `wait_for`), with acquire semantics, so
+every store before an arrival is visible after the wait. Between the two a program does its
+other work: the stores only it reads (caches for backward) and the loads of the next step that
+no other program writes. The counter only grows: no reset between barriers, one zeroed int32 per
+group and launch. Triton's CPU interpreter runs programs one after the other: there a barrier
+passes only when a single program shares its counter. The pattern is cooperative groups' grid
+sync (and CUTLASS's GenericBarrier): bar.sync, then one thread's release add; one thread's
+acquire spin, then bar.sync.
 """
 
 import triton
@@ -27,10 +29,16 @@ def group_counter(arrived_ptr):
 
 
 @triton.jit
-def grid_barrier(arrived_ptr, target):
-    # Every thread's stores are done before the program's single (scalar) atomic releases them.
+def arrive(arrived_ptr):
+    """This program's arrival at a step's barrier, once the stores the others read are issued:
+    every thread's stores are done before the program's single (scalar) atomic releases them."""
     tl.debug_barrier()
     tl.atomic_add(arrived_ptr, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def wait_for(arrived_ptr, target):
+    """Spin until `target` arrivals, then let every thread read what they released."""
     seen = tl.atomic_add(arrived_ptr, 0, sem="acquire", scope="gpu")
     while seen < target:
         seen = tl.atomic_add(arrived_ptr, 0, sem="acquire", scope="gpu")

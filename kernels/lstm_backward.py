@@ -58,7 +58,7 @@ import triton.language as tl
 
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate, activation_slope
-from lstm_triton.kernels.barrier import grid_barrier, group_counter, straggle
+from lstm_triton.kernels.barrier import arrive, group_counter, straggle, wait_for
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
@@ -66,12 +66,14 @@ from lstm_triton.kernels.launch import (
     zoneout_arguments,
 )
 from lstm_triton.kernels.tiles import (
+    cell_offsets,
     kept_fractions,
     peephole_tiles,
     resident_backward_weights,
     row_lengths,
     row_resets,
     split_k,
+    state_offsets,
     step_tile,
     sum_parts,
 )
@@ -134,6 +136,8 @@ def _lstm_backward_step_kernel(
     D,
     b_w_resident,  # None, or (resident persistent kernel) the program's W tiles, K tile 1
     b_w_tail,  # None, or (resident, BLOCK_K_TAIL > 0) those of the K tile past BLOCK_K
+    b_dc_carried,  # None, or (persistent kernel) dc_t, kept in registers: then returns dc_prev
+    exchange,  # None, or (persistent kernel) the group's counter, the arrivals dz_next needs
     FIRST: tl.constexpr,
     LAST: tl.constexpr,
     HAS_STATE: tl.constexpr,
@@ -158,14 +162,18 @@ def _lstm_backward_step_kernel(
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
     SHARED_LOAD: the cache modifier of the loads of dz_next, which other programs wrote: ""
     across launches, ".cg" (L2) within the persistent launch; visibility there comes from the
-    barrier's acquire, which also invalidates the SM's L1, the modifier only skips L1 on the way."""
+    barrier's acquire, which also invalidates the SM's L1, the modifier only skips L1 on the way.
+    With an exchange, the program waits for dz_next at the start of the step and arrives once
+    its dz_t is stored, before it stores dc and dh_keep, which only it reads."""
     acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
+    if exchange is not None:
+        wait_for(exchange[0], exchange[1])
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
     t_next = t + 1 - 2 * i_d
     s = s.to(tl.int64)
     m_bh = m_b[:, None] & m_h[None, :]
-    o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
+    o_state = state_offsets(i_d, B, H, o_b, o_h)
     if HAS_LENGTHS:
         b_length = row_lengths(lengths_ptr, o_b, m_b)
         b_valid = t < b_length
@@ -238,7 +246,7 @@ def _lstm_backward_step_kernel(
     b_f = tl.load(p_g + H, mask=m_valid, other=0.0).to(acc_dtype)
     b_g = tl.load(p_g + 2 * H, mask=m_valid, other=0.0).to(acc_dtype)
     b_o = tl.load(p_g + 3 * H, mask=m_valid, other=0.0).to(acc_dtype)
-    p_c = c_seq_ptr + ((s * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
+    p_c = c_seq_ptr + cell_offsets(s, B, D, H, i_d, o_b, o_h)
     if FIRST:
         if HAS_STATE:
             b_c_prev = tl.load(c0_ptr + o_state, mask=m_valid, other=0.0).to(acc_dtype)
@@ -248,7 +256,10 @@ def _lstm_backward_step_kernel(
         b_c_prev = tl.load(p_c - B * D * H, mask=m_valid, other=0.0)
     if HAS_RESETS:
         b_c_prev = tl.where(b_fresh, 0.0, b_c_prev)
-    b_dc = tl.load(dc_ptr + o_state, mask=m_bh, other=0.0)
+    if b_dc_carried is None:
+        b_dc = tl.load(dc_ptr + o_state, mask=m_bh, other=0.0)
+    else:
+        b_dc = b_dc_carried
 
     if ZONEOUT > 0:
         b_keep_h, b_keep_c = kept_fractions(
@@ -261,7 +272,6 @@ def _lstm_backward_step_kernel(
         b_dr_kept = b_keep_h * b_dr
         if HAS_RESETS:
             b_dr_kept = tl.where(b_fresh, 0.0, b_dr_kept)
-        tl.store(dh_keep_ptr + o_state, tl.where(b_valid, b_dr_kept, b_dh_keep), mask=m_bh)
         b_dr = (1.0 - b_keep_h) * b_dr
         b_c = b_f * b_c_prev + b_i * b_g
         b_dc_new = (1.0 - b_keep_c) * b_dc
@@ -292,7 +302,15 @@ def _lstm_backward_step_kernel(
     tl.store(p_dz_t + H, tl.where(b_valid, b_df, 0.0).to(dz_dtype), mask=m_bh)
     tl.store(p_dz_t + 2 * H, tl.where(b_valid, b_dg, 0.0).to(dz_dtype), mask=m_bh)
     tl.store(p_dz_t + 3 * H, tl.where(b_valid, b_do, 0.0).to(dz_dtype), mask=m_bh)
-    tl.store(dc_ptr + o_state, b_dc_prev, mask=m_valid)
+    if exchange is not None:
+        arrive(exchange[0])
+    if ZONEOUT > 0:
+        tl.store(dh_keep_ptr + o_state, tl.where(b_valid, b_dr_kept, b_dh_keep), mask=m_bh)
+    # A padded step passes dc through unchanged.
+    b_dc_prev = tl.where(b_valid, b_dc_prev, b_dc)
+    tl.store(dc_ptr + o_state, b_dc_prev, mask=m_bh)
+    if b_dc_carried is not None:
+        return b_dc_prev
 
 
 @triton.jit(do_not_specialize=["T", "B"])
@@ -337,9 +355,11 @@ def _lstm_backward_persistent_kernel(
     STRAGGLER_SPINS: tl.constexpr,
 ):
     """Steps T-2..1 in one launch (T-1, with no dz_next, and 0, which reads c0, are the step
-    kernel's own launches around it): the step kernel's body, then a barrier over the programs
-    of the same direction and batch rows, whose dz_t the next step reads. Every program must be
-    resident at once: the launcher keeps the grid within the SMs and launches it cooperatively.
+    kernel's own launches around it): the step kernel's body, its dc kept in registers from step
+    to step, around a barrier over the programs of the same direction and batch rows, whose dz_t
+    the next step reads: each waits at the start of a step and arrives once its dz_t is stored.
+    Every program must be resident at once: the launcher keeps the grid within the SMs and
+    launches it cooperatively.
     RESIDENT_W: the program's W tiles loaded once, before the loop (schedule.py, resident).
     STRAGGLER_SPINS: 0, or a test-only delay of each group's last program a step
     (barrier.straggle, schedule.straggling).
@@ -357,15 +377,17 @@ def _lstm_backward_persistent_kernel(
     else:
         b_w_resident = None
         b_w_tail = None
+    # dc of step T-1, the launch before this one; from here on it stays in registers.
+    i_d, _, o_b, o_h, m_b, m_h = step_tile(0, T, B, H, BLOCK_B, BLOCK_H)
+    p_dc = dc_ptr + state_offsets(i_d, B, H, o_b, o_h)
+    b_dc = tl.load(p_dc, mask=m_b[:, None] & m_h[None, :], other=0.0)
     # One stage: a pipelined loop would load step j + 1's dz_next before the barrier.
     for j in tl.range(1, T - 1, num_stages=1):
-        if j > 1:
-            grid_barrier(arrived, (j - 1) * programs)
         if STRAGGLER_SPINS > 0:
             # The last program of each group, which the others wait for at the next barrier.
             if tl.program_id(1) == programs - 1:
                 straggle(arrived, STRAGGLER_SPINS)
-        _lstm_backward_step_kernel(
+        b_dc = _lstm_backward_step_kernel(
             dy_ptr,
             dh_n_ptr,
             gates_ptr,
@@ -387,6 +409,9 @@ def _lstm_backward_persistent_kernel(
             D,
             b_w_resident,
             b_w_tail,
+            b_dc,
+            # Step T-2 reads the dz of step T-1's launch; step s that of step s + 1.
+            (arrived, (j - 1) * programs),
             False,
             False,
             HAS_STATE,
@@ -480,6 +505,8 @@ def lstm_backward_recurrence(
             s=s,
             b_w_resident=None,
             b_w_tail=None,
+            b_dc_carried=None,
+            exchange=None,
             FIRST=s == 0,
             LAST=s == T - 1,
             SHARED_LOAD="",

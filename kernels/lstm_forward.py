@@ -69,7 +69,7 @@ import triton.language as tl
 
 from lstm_triton.kernels import schedule
 from lstm_triton.kernels.activations import activate
-from lstm_triton.kernels.barrier import grid_barrier, group_counter, straggle
+from lstm_triton.kernels.barrier import arrive, group_counter, straggle, wait_for
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
@@ -77,6 +77,7 @@ from lstm_triton.kernels.launch import (
     zoneout_arguments,
 )
 from lstm_triton.kernels.tiles import (
+    cell_offsets,
     gate_columns,
     kept_fractions,
     peephole_tiles,
@@ -84,6 +85,7 @@ from lstm_triton.kernels.tiles import (
     row_lengths,
     row_resets,
     split_gates,
+    state_offsets,
     step_tile,
 )
 
@@ -142,6 +144,7 @@ def _lstm_forward_step_kernel(
     slot,
     slot_prev,
     b_w_tiles,  # None, or (resident persistent kernel) the program's rows of W, K_TILES tiles
+    exchange,  # None, or (persistent kernel) the group's counter, the arrivals h_prev needs
     FIRST: tl.constexpr,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
@@ -163,14 +166,17 @@ def _lstm_forward_step_kernel(
     """Step s of one program's tile, launched once per step or called by the persistent kernel.
     SHARED_LOAD: the cache modifier of the loads of h_prev, which other programs wrote: "" across
     launches, ".cg" (L2) within the persistent launch; visibility there comes from the barrier's
-    acquire, which also invalidates the SM's L1, the modifier only skips L1 on the way."""
+    acquire, which also invalidates the SM's L1, the modifier only skips L1 on the way.
+    With an exchange, the step's critical path is the wait, h_prev, the cell and the store of
+    h_t, then the arrival: P_t is loaded before the wait, and the gate and cell caches are
+    stored after the arrival."""
     acc_dtype: tl.constexpr = c_seq_ptr.dtype.element_ty
     G = 4 * H
     i_d, t, o_b, o_h, m_b, m_h = step_tile(s, T, B, H, BLOCK_B, BLOCK_H)
     t_prev = t - 1 + 2 * i_d
     slot, slot_prev = slot.to(tl.int64), slot_prev.to(tl.int64)
     m_bh = m_b[:, None] & m_h[None, :]
-    o_state = (i_d * B + o_b[:, None]) * H + o_h[None, :]
+    o_state = state_offsets(i_d, B, H, o_b, o_h)
     if HAS_LENGTHS:
         b_length = row_lengths(lengths_ptr, o_b, m_b)
         b_valid = t < b_length
@@ -191,7 +197,13 @@ def _lstm_forward_step_kernel(
         else:
             b_c_prev = tl.zeros([BLOCK_B, BLOCK_H], dtype=acc_dtype)
     else:
-        p_c_prev = c_seq_ptr + ((slot_prev * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
+        if exchange is not None:
+            wait_for(exchange[0], exchange[1])
+        # After the wait, whose CTA barrier orders it after the previous step's store of c by
+        # other threads; issued with the h_prev loads, it adds no round trip. Kept in registers
+        # from step to step instead, c made Triton 3.6 spill (8 to 16 bytes, every cell option,
+        # H 1024).
+        p_c_prev = c_seq_ptr + cell_offsets(slot_prev, B, D, H, i_d, o_b, o_h)
         b_c_prev = tl.load(p_c_prev, mask=m_bh, other=0.0)
         if HAS_RESETS:
             b_c_prev = tl.where(b_fresh, 0.0, b_c_prev)
@@ -226,18 +238,10 @@ def _lstm_forward_step_kernel(
         b_z += b_hw
     b_zi, b_zf, b_zg, b_zo = split_gates(b_z, BLOCK_B, BLOCK_H)
 
+    # The cell options' tiles here, after the product: where the math needs them, with every
+    # option on, Triton 3.6 spilled (8 bytes, fp16, H 1024).
     if PEEPHOLE:
         b_pi, b_pf, b_po = peephole_tiles(peephole_ptr, i_d, H, o_h, m_h, acc_dtype)
-        b_zi += b_pi * b_c_prev
-        b_zf += b_pf * b_c_prev
-    b_i = activate(b_zi, ACT_I)
-    b_f = activate(b_zf, ACT_F)
-    b_g = activate(b_zg, ACT_G)
-    b_c = b_f * b_c_prev + b_i * b_g
-    if PEEPHOLE:
-        b_zo += b_po * b_c
-    b_o = activate(b_zo, ACT_O)
-    b_h_new = b_o * activate(b_c, ACT_C)
     if ZONEOUT > 0:
         b_keep_h, b_keep_c = kept_fractions(
             zone_h_ptr, zone_c_ptr, t, B, D, H, i_d, o_b, o_h, m_bh, acc_dtype, ZONEOUT
@@ -258,11 +262,28 @@ def _lstm_forward_step_kernel(
         if HAS_STATE:
             b_h0 = tl.load(h0_ptr + o_state, mask=m_bh & b_first, other=0.0).to(acc_dtype)
             b_h_prev = tl.where(b_first, b_h0, b_h_prev)
+
+    if PEEPHOLE:
+        b_zi += b_pi * b_c_prev
+        b_zf += b_pf * b_c_prev
+    b_i = activate(b_zi, ACT_I)
+    b_f = activate(b_zf, ACT_F)
+    b_g = activate(b_zg, ACT_G)
+    b_c = b_f * b_c_prev + b_i * b_g
+    if PEEPHOLE:
+        b_zo += b_po * b_c
+    b_o = activate(b_zo, ACT_O)
+    b_h_new = b_o * activate(b_c, ACT_C)
+    if ZONEOUT > 0:
         b_c = b_keep_c * b_c_prev + (1.0 - b_keep_c) * b_c
         b_h_new = b_keep_h * b_h_prev + (1.0 - b_keep_h) * b_h_new
     b_c = tl.where(b_valid, b_c, b_c_prev)
     b_h_new = tl.where(b_valid, b_h_new, 0.0)
 
+    p_y = y_ptr + t * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
+    tl.store(p_y, b_h_new.to(y_ptr.dtype.element_ty), mask=m_bh)
+    if exchange is not None:
+        arrive(exchange[0])
     gate_dtype = gates_ptr.dtype.element_ty
     m_store = m_bh & b_valid
     p_z = p_row + o_h[None, :]
@@ -270,9 +291,7 @@ def _lstm_forward_step_kernel(
     tl.store(p_z + H, b_f.to(gate_dtype), mask=m_store)
     tl.store(p_z + 2 * H, b_g.to(gate_dtype), mask=m_store)
     tl.store(p_z + 3 * H, b_o.to(gate_dtype), mask=m_store)
-    tl.store(c_seq_ptr + ((slot * B + o_b[:, None]) * D + i_d) * H + o_h[None, :], b_c, mask=m_bh)
-    p_y = y_ptr + t * B * D * H + o_b[:, None] * (D * H) + i_d * H + o_h[None, :]
-    tl.store(p_y, b_h_new.to(y_ptr.dtype.element_ty), mask=m_bh)
+    tl.store(c_seq_ptr + cell_offsets(slot, B, D, H, i_d, o_b, o_h), b_c, mask=m_bh)
 
 
 @triton.jit(do_not_specialize=["T", "B", "slots"])
@@ -313,9 +332,11 @@ def _lstm_forward_persistent_kernel(
     STRAGGLER_SPINS: tl.constexpr,
 ):
     """Steps 1..T-1 in one launch (step 0, which reads the initial state, is the step kernel's
-    own launch before it): the step kernel's body, then a barrier over the programs of the same
-    direction and batch rows, whose h_t the next step reads. Every program must be resident at
-    once: the launcher keeps the grid within the SMs and launches it cooperatively.
+    own launch before it): the step kernel's body around a barrier over the programs of the
+    same direction and batch rows, whose h_t the next step reads: each arrives once its h_t is
+    stored and waits just before it reads h_prev.
+    Every program must be resident at once: the launcher keeps the grid within the SMs and
+    launches it cooperatively.
     RESIDENT_W: the program's rows of W loaded once, before the loop (schedule.py, resident).
     STRAGGLER_SPINS: 0, or a test-only delay of each group's last program a step
     (barrier.straggle, schedule.straggling).
@@ -328,8 +349,6 @@ def _lstm_forward_persistent_kernel(
         b_w_tiles = None
     # One stage: a pipelined loop would load step s + 1's h_prev before the barrier.
     for s in tl.range(1, T, num_stages=1):
-        if s > 1:
-            grid_barrier(arrived, (s - 1) * programs)
         if STRAGGLER_SPINS > 0:
             # The last program of each group, which the others wait for at the next barrier.
             if tl.program_id(1) == programs - 1:
@@ -354,6 +373,8 @@ def _lstm_forward_persistent_kernel(
             s % slots,
             (s - 1) % slots,
             b_w_tiles,
+            # Step 1 reads the h of step 0's launch; step s that of the previous step.
+            (arrived, (s - 1) * programs),
             False,
             HAS_STATE,
             HAS_LENGTHS,
@@ -442,6 +463,7 @@ def lstm_forward_recurrence(
                 slot=s % slots,
                 slot_prev=(s - 1) % slots,
                 b_w_tiles=None,
+                exchange=None,
                 FIRST=s == 0,
                 SHARED_LOAD="",
             )

@@ -19,6 +19,19 @@ def step_tile(s, T, B, H, BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr):
 
 
 @triton.jit
+def state_offsets(i_d, B, H, o_b, o_h):
+    """(BLOCK_B, BLOCK_H) offsets of the program's tile in a (D, B, H) state: h0, c0, dc."""
+    return (i_d * B + o_b[:, None]) * H + o_h[None, :]
+
+
+@triton.jit
+def cell_offsets(slot, B, D, H, i_d, o_b, o_h):
+    """(BLOCK_B, BLOCK_H) offsets of the program's tile in slot (step) `slot` of c_seq
+    (S, B, D, H)."""
+    return ((slot * B + o_b[:, None]) * D + i_d) * H + o_h[None, :]
+
+
+@triton.jit
 def row_lengths(lengths_ptr, o_b, m_b):
     """(BLOCK_B, 1) lengths of the program's rows."""
     return tl.load(lengths_ptr + o_b, mask=m_b, other=0)[:, None]

@@ -24,7 +24,7 @@ warpgroup; above the minimum are the padded K and rows, and warps that compute t
 
 Per step and recurrence, in microseconds (Floors' fields in brackets), the parts simply added:
     launches a step x [launch_us] + grid barriers a step x [barrier_us]
-    + [critical_l2_round_trips] x [l2_latency_us]
+    + round trips x [l2_latency_us]
     + waves x max(tensor, L2, shared)
     tensor = max(the MMAs one warp scheduler issues x their issue cycles, the longest
                  accumulator chain x [hmma_latency_cycles]) / [clock_hz]
@@ -32,6 +32,9 @@ Per step and recurrence, in microseconds (Floors' fields in brackets), the parts
              [l2_bytes_per_s] (a 132th: a program draws no more than its SM's share)
     shared = the program's shared-memory bytes / [shared_bytes_per_clock]
     waves  = ceil(programs / SMs)
+round trips: in a persistent kernel, the global loads after the barrier's wait that follow one
+another (sass.load_rounds: a load issued behind a CTA barrier that waited on an earlier load's
+data starts a new round), at least [critical_l2_round_trips]; in a step kernel that floor.
 forward_us_per_step adds the step's share of the input projection x W_ih^T (one cuBLAS GEMM over
 all steps: 2 B I 4H D FLOPs a step), backward_us_per_step that of dx, dW_ih and dW_hh
 (2 B 4H D (2 I + H)), at [cublas_fraction] of the dense tensor peak; both are also apart.
@@ -91,8 +94,9 @@ class Floors:
     # cuBLAS on the layer's GEMMs (16k x 768 x 3072 at the main shape): an assumed fraction of
     # the dense peak until measured.
     cublas_fraction: float = 0.7
-    # On a step's critical path: the load of h_prev (dz_next) the product waits on, after the
-    # launch or barrier that made it visible. The barrier's own round trips are in barrier_us.
+    # On a step's critical path at least: the load of h_prev (dz_next) the product waits on,
+    # after the launch or barrier that made it visible (a K loop's are priced as throughput).
+    # The barrier's own round trips are in barrier_us.
     critical_l2_round_trips: int = 1
 
     def tensor_macs_per_clock(self, sms: int, operand_bytes: int) -> float:
@@ -225,6 +229,7 @@ class RecurrenceCost:
     l2_us: float
     shared_us: float
     fixed_us: float  # launches and grid barriers
+    critical_l2_round_trips: int
     latency_us: float
     us_per_step: float
     us_per_step_graphed: float  # the same with its launches replayed from a CUDA graph
@@ -259,7 +264,10 @@ def recurrence_cost(
     shared_us = shared_moved / (floors.shared_bytes_per_clock * floors.clock_hz) * 1e6
     launches_per_step = len(launches) / shape.steps
     barrier_us = step.spin_loops * floors.barrier_us
-    latency_us = floors.critical_l2_round_trips * floors.l2_latency_us
+    round_trips = floors.critical_l2_round_trips
+    if launch.cooperative:
+        round_trips = max(round_trips, step.load_rounds)
+    latency_us = round_trips * floors.l2_latency_us
     waves = math.ceil(programs / sms)
     work_us = latency_us + waves * max(tensor_us, l2_us, shared_us)
     grid = warps * programs
@@ -304,6 +312,7 @@ def recurrence_cost(
         l2_us=l2_us,
         shared_us=shared_us,
         fixed_us=launches_per_step * floors.launch_us + barrier_us,
+        critical_l2_round_trips=round_trips,
         latency_us=latency_us,
         us_per_step=launches_per_step * floors.launch_us + barrier_us + work_us,
         us_per_step_graphed=launches_per_step * floors.graph_node_us + barrier_us + work_us,

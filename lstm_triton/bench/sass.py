@@ -255,6 +255,50 @@ class Step(NamedTuple):
     weights: list[float]  # each instruction's runs in one step
     chain: int  # the longest accumulator chain one warp waits through in one step
     spin_loops: int  # loops in the step without MMAs that poll global memory: grid barriers
+    load_rounds: int  # global-load round trips one after another, after the last spin
+
+
+_STORES = ("ST", "STS", "STG", "STL", "STSM", "RED")
+_REGISTERS = re.compile(r"\bR(\d+)\b")
+
+
+def _width(opcode: str) -> int:
+    """Registers a load writes: .128 four, .64 two, else one."""
+    modifiers = opcode.split(".")[1:]
+    return 4 if "128" in modifiers else 2 if "64" in modifiers else 1
+
+
+def load_rounds(instructions: Sequence[Instruction], indices: Sequence[int]) -> int:
+    """Global-load round trips that follow one another through `indices` (straight-line code,
+    in order), as a warp that issues in order lives them: a load issued after an instruction
+    that waited on the k-th round's data completes in round k + 1. So loads issued together
+    share a round, and a load behind a barrier that waits on earlier loads' data (their copy
+    into shared memory) starts a new one."""
+    ready: dict[int, int] = {}  # register -> the round its load completes in
+    now = rounds = 0
+    for index in indices:
+        instruction = instructions[index]
+        if not instruction.runs or not instruction.operands:
+            continue
+        writes = instruction.name not in _STORES
+        read = instruction.operands[1:] if writes else instruction.operands
+        for operand in read:
+            for register in _REGISTERS.findall(operand):
+                now = max(now, ready.get(int(register), 0))
+        if not writes:
+            continue
+        written = _REGISTERS.match(instruction.operands[0].lstrip("-|"))
+        if written is None:
+            continue
+        first = int(written.group(1))
+        width = _width(instruction.opcode) if instruction.name == "LDG" else 1
+        for register in range(first, first + width):
+            if instruction.name == "LDG":
+                ready[register] = now + 1
+                rounds = max(rounds, now + 1)
+            else:
+                ready.pop(register, None)
+    return rounds
 
 
 def time_loop(instructions: Sequence[Instruction], loops: Sequence[Loop]) -> Loop:
@@ -279,14 +323,16 @@ def one_step(
     it runs ceil(depth / k_step) times, k_step = the MMA's k x its longest accumulator chain in
     one iteration (what one iteration adds to K), depth the K of the step's product. Any other
     loop runs once; those that poll global memory (atomics, .STRONG loads) are grid barriers'
-    spins, counted as if the barrier passed at the first poll."""
+    spins, counted as if the barrier passed at the first poll. load_rounds: load_rounds over
+    the straight-line code of `region` after its last spin (all of it without one)."""
     size = len(instructions)
     first, last = (0, size - 1) if region is None else region
     inner = [loop for loop in loops if first <= loop.first and loop.last <= last and loop != region]
     weights = [0.0] * size
     for index in range(first, last + 1):
         weights[index] = 1.0
-    chain, spins = accumulator_chain(instructions, _body(inner, region, size)), 0
+    straight = _body(inner, region, size)
+    chain, spins, waited = accumulator_chain(instructions, straight), 0, -1
     for loop in inner:
         body = _body(inner, loop, size)
         mmas = [i for i in body if instructions[i].is_mma]
@@ -302,7 +348,9 @@ def one_step(
             for i in body
         ):
             spins += 1
-    return Step(weights, chain, spins)
+            waited = max(waited, loop.last)
+    after = [index for index in straight if index > waited]
+    return Step(weights, chain, spins, load_rounds(instructions, after))
 
 
 def nvidia_tools_present() -> bool:

@@ -35,6 +35,15 @@ def dot_loop(a_ptr, b_ptr, c_ptr, K, BLOCK: tl.constexpr):
     tl.store(c_ptr + o[:, None] * BLOCK + o[None, :], b_c)
 
 
+@triton.jit
+def gather(x_ptr, index_ptr, y_ptr, N: tl.constexpr):
+    """y = x[index] + y: the load of x waits for index's (two round trips), y's does not."""
+    o = tl.arange(0, N)
+    b_index = tl.load(index_ptr + o)
+    b_y = tl.load(y_ptr + o)
+    tl.store(y_ptr + o, tl.load(x_ptr + b_index) + b_y)
+
+
 def meta(*sizes: int, dtype: torch.dtype = torch.float16) -> torch.Tensor:
     """Stands in for a CUDA tensor: a launch's binding reads only its dtype and address (0,
     aligned)."""
@@ -60,6 +69,7 @@ def counted(kernel, num_warps: int, depth: int, **arguments) -> dict:
         "chain": step.chain,
         "loops": len(loops),
         "spin_loops": step.spin_loops,
+        "load_rounds": step.load_rounds,
         "ldg_per_warp": counts.by_opcode("LDG"),
         "ldg_bytes": counts.moved("LDG") * num_warps,
         "ldgsts_bytes": counts.moved("LDGSTS") * num_warps,
@@ -74,12 +84,14 @@ def main() -> None:
     tile16 = dict(a_ptr=meta(16, 16), b_ptr=meta(16, 16), c_ptr=c16, M=16, N=16, K=16)
     tile64 = dict(a_ptr=meta(64, 64), b_ptr=meta(64, 64), c_ptr=c64, M=64, N=64, K=64)
     loop = dict(a_ptr=meta(16, 96), b_ptr=meta(96, 16), c_ptr=c16, K=96, BLOCK=16)
+    indexed = dict(x_ptr=meta(64), index_ptr=meta(64, dtype=torch.int32), y_ptr=meta(64), N=64)
     print(
         json.dumps(
             {
                 "dot16_1warp": counted(dot_tile, 1, 16, **tile16),
                 "dot64_4warps": counted(dot_tile, 4, 64, **tile64),
                 "loop16x96_1warp": counted(dot_loop, 1, 96, **loop),
+                "gather64_1warp": counted(gather, 1, 0, **indexed),
             }
         )
     )

@@ -55,6 +55,12 @@ def test_16x16x16_dot_on_one_warp_is_two_m16n8k16(counts):
     assert dot["ldg_bytes"] == 2 * 16 * 16 * 2
     assert dot["stg_bytes"] == 16 * 16 * 4
     assert dot["stack_bytes"] == 0 and dot["local_accesses"] == 0
+    # a's and b's loads are issued together: one round trip.
+    assert dot["load_rounds"] == 1
+
+
+def test_a_load_that_waits_on_another_takes_a_round_trip_more(counts):
+    assert counts["gather64_1warp"]["load_rounds"] == 2
 
 
 def test_64x64x64_dot_on_four_warps_issues_exactly_its_macs(counts):
@@ -135,6 +141,9 @@ def test_main_shape_issues_each_product_once_without_spills():
             cost = by_schedule[name][direction]
             assert cost["mma_ratio"] <= 1.25, (name, direction, cost["mma_minimum_formula"])
             assert cost["spill_bytes"] == 0 and cost["local_accesses_per_step"] == 0
+            # The loads after the barrier that follow one another, each an L2 round trip.
+            trips = cost["critical_l2_round_trips"]
+            assert trips >= 1 and cost["latency_us"] == trips * Floors().l2_latency_us
 
 
 def test_the_minimum_takes_the_operand_order_that_pads_less():

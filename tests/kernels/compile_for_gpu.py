@@ -286,9 +286,19 @@ def main(capabilities: list[int], every_combination: bool) -> int:
         forward, persistent, backward, backward_persistent = signatures(dtype, zoneout)
         flags = constexprs(state, lengths, peephole, zoneout, acts, blocks)
         tiles = Tiling(blocks["BLOCK_B"], blocks["BLOCK_H"], blocks["BLOCK_K"], num_warps=4)
-        step = {"FIRST": first, "SHARED_LOAD": ""}
-        forward_step = {**step, "b_w_tiles": None, **step_constexprs(tiles, False)}
-        backward_step = {**step, "b_w_resident": None, "b_w_tail": None, "LAST": not first}
+        step = {"FIRST": first, "SHARED_LOAD": "", "exchange": None}
+        forward_step = {
+            **step,
+            "b_w_tiles": None,
+            **step_constexprs(tiles, False),
+        }
+        backward_step = {
+            **step,
+            "b_w_resident": None,
+            "b_w_tail": None,
+            "b_dc_carried": None,
+            "LAST": not first,
+        }
         kernels = [
             (_lstm_forward_step_kernel, forward, forward_step),
             (
