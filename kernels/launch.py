@@ -48,6 +48,18 @@ def check_step_inputs(
             assert mask.device == gates.device
 
 
+def direction_stride(w: torch.Tensor, gates: torch.Tensor) -> int:
+    """The elements between W's directions, which the kernels take as w_direction_stride: W
+    (D, 4H, H) has each direction contiguous, and apart by a stride of its own when it is a
+    view of a layer's flat weights, as torch.nn.RNNBase.flatten_parameters lays them out (the
+    forward's other weights between the two directions)."""
+    D, G, H = w.shape
+    assert w.stride()[1:] == (H, 1), f"W's directions must be contiguous, got {w.stride()}"
+    assert D == 1 or w.stride(0) >= G * H, f"W's directions overlap: strides {w.stride()}"
+    assert w.dtype == gates.dtype and w.device == gates.device
+    return w.stride(0)
+
+
 def zoneout_arguments(cell: Cell, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernels' zone_h / zone_c pointers: the masks, or the probabilities as (1,) tensors
     of the accumulator dtype `like` has (a float argument would be fp32), or placeholders."""

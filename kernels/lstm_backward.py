@@ -62,6 +62,7 @@ from lstm_triton.kernels.barrier import arrive, group_counter, straggle, wait_fo
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
+    direction_stride,
     on_device_of,
     zoneout_arguments,
 )
@@ -120,7 +121,7 @@ def _lstm_backward_step_kernel(
     gates_ptr,  # (T, B, D*4H)
     c_seq_ptr,  # (T, B, D, H)
     c0_ptr,  # (D, B, H)
-    w_ptr,  # (D, 4H, H)
+    w_ptr,  # (D, 4H, H), each direction contiguous, w_direction_stride apart
     peephole_ptr,  # (D, 3, H) for the gates i, f, o
     lengths_ptr,  # (B,) int32
     resets_ptr,  # (T, B) bool
@@ -134,6 +135,7 @@ def _lstm_backward_step_kernel(
     B,
     H,
     D,
+    w_direction_stride,
     b_w_resident,  # None, or (resident persistent kernel) the program's W tiles, K tile 1
     b_w_tail,  # None, or (resident, BLOCK_K_TAIL > 0) those of the K tile past BLOCK_K
     b_dc_carried,  # None, or (persistent kernel) dc_t, kept in registers: then returns dc_prev
@@ -194,7 +196,7 @@ def _lstm_backward_step_kernel(
     if not LAST:
         p_dz = dgates_ptr + t_next * B * D * G + o_b[:, None] * (D * G) + i_d * G
         if b_w_resident is None:
-            p_w = w_ptr + i_d * G * H + o_h[None, :]
+            p_w = w_ptr + i_d * w_direction_stride + o_h[None, :]
             for k in range(0, G, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
                 m_k = o_k < G
@@ -334,6 +336,7 @@ def _lstm_backward_persistent_kernel(
     B,
     H,
     D,
+    w_direction_stride,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
     HAS_RESETS: tl.constexpr,
@@ -367,10 +370,12 @@ def _lstm_backward_persistent_kernel(
     programs = tl.num_programs(1)
     arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_resident = resident_backward_weights(w_ptr, H, BLOCK_H, 0, BLOCK_K, K_SPLIT)
+        b_w_resident = resident_backward_weights(
+            w_ptr, w_direction_stride, H, BLOCK_H, 0, BLOCK_K, K_SPLIT
+        )
         if BLOCK_K_TAIL > 0:
             b_w_tail = resident_backward_weights(
-                w_ptr, H, BLOCK_H, BLOCK_K, BLOCK_K_TAIL, TAIL_SPLIT
+                w_ptr, w_direction_stride, H, BLOCK_H, BLOCK_K, BLOCK_K_TAIL, TAIL_SPLIT
             )
         else:
             b_w_tail = None
@@ -407,6 +412,7 @@ def _lstm_backward_persistent_kernel(
             B,
             H,
             D,
+            w_direction_stride,
             b_w_resident,
             b_w_tail,
             b_dc,
@@ -458,7 +464,7 @@ def lstm_backward_recurrence(
     assert DG == D * G and G == 4 * H, f"gates {tuple(gates.shape)} vs w {tuple(w.shape)}"
     assert dy.shape == (T, B, D * H) and dh_n.shape == dc_n.shape == (D, B, H)
     assert c_seq.shape == (T, B, D, H), "backward needs every cell state (keep_cell_states)"
-    for tensor in (dy, dh_n, gates, c_seq, w):
+    for tensor in (dy, dh_n, gates, c_seq):
         assert tensor.is_contiguous()
     assert dy.dtype == dh_n.dtype == gates.dtype == w.dtype
     assert c_seq.dtype == accumulator_dtype(gates.dtype)
@@ -480,13 +486,14 @@ def lstm_backward_recurrence(
         cell=cell,
         backward=True,
     )
-    tensors = dict(
+    arguments = dict(
         dy_ptr=dy,
         dh_n_ptr=dh_n,
         gates_ptr=gates,
         c_seq_ptr=c_seq,
         c0_ptr=dc if c0 is None else c0,
         w_ptr=w,
+        w_direction_stride=direction_stride(w, gates),
         peephole_ptr=dc if cell.peephole is None else cell.peephole,
         lengths_ptr=dc if lengths is None else lengths,
         resets_ptr=dc if resets is None else resets,
@@ -499,7 +506,7 @@ def lstm_backward_recurrence(
 
     def launch_step(s: int) -> None:
         _lstm_backward_step_kernel[launch.grid](
-            **tensors,
+            **arguments,
             **launch.shared,
             **launch.step,
             s=s,
@@ -517,7 +524,7 @@ def lstm_backward_recurrence(
             launch_step(T - 1)
             # Cooperative, as in lstm_forward: a grid that does not fit fails, never hangs.
             _lstm_backward_persistent_kernel[launch.grid](
-                **tensors,
+                **arguments,
                 **launch.shared,
                 arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
                 **launch.loop,

@@ -73,6 +73,7 @@ from lstm_triton.kernels.barrier import arrive, group_counter, straggle, wait_fo
 from lstm_triton.kernels.contract import TORCH_CELL, Cell, accumulator_dtype
 from lstm_triton.kernels.launch import (
     check_step_inputs,
+    direction_stride,
     on_device_of,
     zoneout_arguments,
 )
@@ -126,7 +127,7 @@ def resident_product(
 @triton.jit(do_not_specialize=["s", "T", "B", "slot", "slot_prev"])
 def _lstm_forward_step_kernel(
     gates_ptr,  # (T, B, D*4H)
-    w_ptr,  # (D, 4H, H)
+    w_ptr,  # (D, 4H, H), each direction contiguous, w_direction_stride apart
     peephole_ptr,  # (D, 3, H) for the gates i, f, o
     h0_ptr,  # (D, B, H), read only with ZONEOUT
     c0_ptr,  # (D, B, H)
@@ -141,6 +142,7 @@ def _lstm_forward_step_kernel(
     B,
     H,
     D,
+    w_direction_stride,
     slot,
     slot_prev,
     b_w_tiles,  # None, or (resident persistent kernel) the program's rows of W, K_TILES tiles
@@ -212,7 +214,7 @@ def _lstm_forward_step_kernel(
         p_h = y_ptr + t_prev * B * D * H + o_b * (D * H) + i_d * H
         if b_w_tiles is None:
             # W^T tile of the four gates: rows k of h, the program's gate columns.
-            p_w = w_ptr + i_d * G * H + o_j[None, :] * H
+            p_w = w_ptr + i_d * w_direction_stride + o_j[None, :] * H
             b_hw = tl.zeros([BLOCK_B, 4 * BLOCK_H], dtype=acc_dtype)
             for k in range(0, H, BLOCK_K):
                 o_k = k + tl.arange(0, BLOCK_K)
@@ -312,6 +314,7 @@ def _lstm_forward_persistent_kernel(
     B,
     H,
     D,
+    w_direction_stride,
     slots,
     HAS_STATE: tl.constexpr,
     HAS_LENGTHS: tl.constexpr,
@@ -344,7 +347,9 @@ def _lstm_forward_persistent_kernel(
     programs = tl.num_programs(1)
     arrived = group_counter(arrived_ptr)
     if RESIDENT_W:
-        b_w_tiles = resident_forward_weights(w_ptr, H, BLOCK_H, BLOCK_K, K_TILES)
+        b_w_tiles = resident_forward_weights(
+            w_ptr, w_direction_stride, H, BLOCK_H, BLOCK_K, K_TILES
+        )
     else:
         b_w_tiles = None
     # One stage: a pipelined loop would load step s + 1's h_prev before the barrier.
@@ -370,6 +375,7 @@ def _lstm_forward_persistent_kernel(
             B,
             H,
             D,
+            w_direction_stride,
             s % slots,
             (s - 1) % slots,
             b_w_tiles,
@@ -416,7 +422,7 @@ def lstm_forward_recurrence(
     T, B, DG = gates.shape
     D, G, H = w.shape
     assert DG == D * G and G == 4 * H, f"gates {tuple(gates.shape)} vs w {tuple(w.shape)}"
-    assert gates.is_contiguous() and w.is_contiguous() and w.dtype == gates.dtype
+    assert gates.is_contiguous()
     if c0 is not None:
         assert c0.shape == (D, B, H) and c0.is_contiguous() and c0.dtype == gates.dtype
     check_step_inputs(gates, lengths, cell, H, resets)
@@ -440,9 +446,10 @@ def lstm_forward_recurrence(
         cell=cell,
         backward=False,
     )
-    tensors = dict(
+    arguments = dict(
         gates_ptr=gates,
         w_ptr=w,
+        w_direction_stride=direction_stride(w, gates),
         peephole_ptr=y if cell.peephole is None else cell.peephole,
         h0_ptr=y if h0 is None else h0,
         c0_ptr=y if c0 is None else c0,
@@ -456,7 +463,7 @@ def lstm_forward_recurrence(
     with on_device_of(gates):
         for s in range(1 if launch.persistent else T):
             _lstm_forward_step_kernel[launch.grid](
-                **tensors,
+                **arguments,
                 **launch.shared,
                 **launch.step,
                 s=s,
@@ -471,7 +478,7 @@ def lstm_forward_recurrence(
             # A cooperative launch: the driver refuses a grid that cannot be resident at once
             # (an error) instead of leaving programs spinning for ones that never start.
             _lstm_forward_persistent_kernel[launch.grid](
-                **tensors,
+                **arguments,
                 **launch.shared,
                 arrived_ptr=schedule.barrier_counters(launch.grid, gates.device),
                 slots=slots,

@@ -1,14 +1,15 @@
 """One LSTM layer (one or two directions): the GEMMs around the fused recurrences.
 
 Forward:
-    P = x W_ih^T + (b_ih + b_hh) for all T*B rows and both directions as one GEMM;
+    P = x W_ih^T + (b_ih + b_hh) for all T*B rows, one GEMM per direction;
     h0 W_hh^T added to the gates of each row's first step (time 0 forward; T-1, or
     lengths[b]-1, reverse), so the kernels read h0 only for zoneout's blend;
     W = W_hh, or W_hh W_hr with proj_size (see lstm_forward);
     r = lstm_forward_recurrence; y = r, or r W_hr^T with proj_size (one GEMM).
 Backward, with no atomics:
     dr = dy (or dy W_hr), dr_n = dh_n (or dh_n W_hr); dz = lstm_backward_recurrence;
-    dx = dz W_ih (one GEMM over both directions), dW_ih = dz^T x, db = sum of dz over T*B;
+    dx = dz W_ih (a GEMM per direction, the second adding to the first), dW_ih = dz^T x
+        (one GEMM over both directions), db = sum of dz over T*B;
     dW_hh[d] = sum_t dz_t^T h_prev_t: the steps whose h_prev is a row of y (one GEMM) plus each
         row's first step, whose h_prev is h0; dh0[d] = dz_first W_hh[d] (+ the part zoneout
         kept, from the recurrence);
@@ -22,8 +23,10 @@ h_{t-1}. At t = 0 the caller passes h0 and c0 zeroed in those rows.
 Shapes (P = proj_size or H): x (T, B, I), w_ih (D, 4H, I), w_hh (D, 4H, P), bias (D, 4H) =
 b_ih + b_hh or None, w_hr (D, P, H) or None, h0 (D, B, P), c0 (D, B, H), lengths (B,) int32 on
 the device or None, y (T, B, D*P); in the Cell: peephole (D, 3, H) or None, zoneout masks
-(T, B, D, H) bool or the probabilities, activations (codes). Everything contiguous, every
-float tensor of one dtype: the op settles that.
+(T, B, D, H) bool or the probabilities, activations (codes). Everything contiguous but the
+weights, whose directions may lie apart (views of torch's flat weights, each direction
+contiguous, with a stride of their own between them); every float tensor of one dtype: the op
+settles that.
 """
 
 from typing import NamedTuple
@@ -122,19 +125,22 @@ def lstm_layer_forward(
     """Run one layer; keep_cache=False (inference) keeps two cell-state slots instead of T."""
     T, B, I = x.shape
     D, G, P = w_hh.shape
-    assert x.is_contiguous() and w_ih.is_contiguous() and w_ih.shape == (D, G, I)
-    x2d, w2d = x.view(T * B, I), w_ih.view(D * G, I)
-    if bias is None:
-        gates = torch.mm(x2d, w2d.t())
-    else:
-        gates = torch.addmm(bias.reshape(D * G), x2d, w2d.t())
-    gates = gates.view(T, B, D * G)
+    assert x.is_contiguous() and w_ih.shape == (D, G, I) and w_ih.stride()[1:] == (I, 1)
+    x2d = x.view(T * B, I)
+    gates = x.new_empty((T, B, D * G))
+    for d in range(D):
+        # Written in place: the GEMM's output rows are D*G apart.
+        out = _direction(gates.view(T * B, D * G), d, G)
+        if bias is None:
+            torch.mm(x2d, w_ih[d].t(), out=out)
+        else:
+            torch.addmm(bias[d], x2d, w_ih[d].t(), out=out)
     if h0 is not None:
         h0_part = torch.bmm(h0, w_hh.transpose(1, 2))
         for d in range(D):
             _direction(gates, d, G)[_rows_at(gates, _first_time(d, T, lengths))] += h0_part[d]
 
-    w = _recurrent_weight(w_hh, w_hr).contiguous()
+    w = _recurrent_weight(w_hh, w_hr)
     h0_kept = h0 if cell.zoneout_mode else None
     r, c_seq = lstm_forward_recurrence(
         gates, w, h0_kept, c0, lengths, keep_cell_states=keep_cache, cell=cell, resets=resets
@@ -175,13 +181,18 @@ def lstm_layer_backward(
     else:
         dr = _unproject(dy, w_hr)
         dr_n = torch.bmm(dh_n, w_hr)
-    w = _recurrent_weight(w_hh, w_hr).contiguous()
+    w = _recurrent_weight(w_hh, w_hr)
     dz, dc0, dh0_kept = lstm_backward_recurrence(
         dr, dr_n, dc_n, fwd.gates, fwd.c_seq, w, c0, lengths, cell=cell, resets=resets
     )
     dz2d = dz.view(T * B, D * G)
 
-    dx = torch.mm(dz2d, w_ih.view(D * G, I)).view(T, B, I) if need_x else None
+    dx = None
+    if need_x:
+        dx = torch.mm(_direction(dz2d, 0, G), w_ih[0])
+        for d in range(1, D):
+            dx.addmm_(_direction(dz2d, d, G), w_ih[d])
+        dx = dx.view(T, B, I)
     dw_ih = torch.mm(dz2d.t(), x.view(T * B, I)).view(D, G, I) if need_w_ih else None
     db = None
     if need_bias:

@@ -127,7 +127,12 @@ def sum_parts(b_parts, b_tail, ALIKE: tl.constexpr):
 
 @triton.jit
 def resident_forward_weights(
-    w_ptr, H, BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr, K_TILES: tl.constexpr
+    w_ptr,
+    w_direction_stride,
+    H,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    K_TILES: tl.constexpr,
 ):
     """K_TILES tiles (4 * BLOCK_H, BLOCK_K): the rows of W (D, 4H, H) of the program's
     gate_columns, K in tiles from 0, which the forward persistent kernel loads once, before its
@@ -135,7 +140,7 @@ def resident_forward_weights(
     loads behind its copy into shared memory: issued all at once, the tiles took 244 registers
     at H = 1024 and spilled with the cell options (158 with it)."""
     o_j, m_j = gate_columns(H, BLOCK_H)
-    p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_j[:, None] * H
+    p_w = w_ptr + tl.program_id(2).to(tl.int64) * w_direction_stride + o_j[:, None] * H
     b_w_tiles = ()
     for i in tl.static_range(K_TILES):
         o_k = i * BLOCK_K + tl.arange(0, BLOCK_K)[None, :]
@@ -148,6 +153,7 @@ def resident_forward_weights(
 @triton.jit
 def resident_backward_weights(
     w_ptr,
+    w_direction_stride,
     H,
     BLOCK_H: tl.constexpr,
     START: tl.constexpr,
@@ -160,7 +166,7 @@ def resident_backward_weights(
     over steps (the resident schedule)."""
     o_h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
     o_k = split_k(START, BLOCK_K, K_SPLIT)[:, :, None]
-    p_w = w_ptr + tl.program_id(2).to(tl.int64) * 4 * H * H + o_k * H + o_h[None, None, :]
+    p_w = w_ptr + tl.program_id(2).to(tl.int64) * w_direction_stride + o_k * H + o_h[None, None, :]
     m_w = (o_k < H) & (o_h < H)[None, None, :]
     b_wi = tl.load(p_w, mask=m_w, other=0.0)
     b_wf = tl.load(p_w + H * H, mask=m_w, other=0.0)

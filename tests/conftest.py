@@ -68,6 +68,30 @@ def poison_empty():
     torch.use_deterministic_algorithms(previous)
 
 
+@pytest.fixture
+def lay_out_flat():
+    """A function that makes a module's weights views of one buffer (flat_weights_layout)."""
+    return flat_weights_layout
+
+
+def flat_weights_layout(module: torch.nn.RNNBase) -> None:
+    """Every parameter a view of one buffer, in the order of torch's flat weights (per layer
+    and direction: w_ih, w_hh, b_ih, b_hh, w_hr), so that a layer's two directions lie apart by
+    the forward's other weights: what flatten_parameters does to the weights on CUDA, where
+    it runs by itself; by hand on the CPU."""
+    if next(module.parameters()).is_cuda:
+        module.flatten_parameters()
+    else:
+        weights = module._flat_weights
+        flat = torch.cat([weight.detach().reshape(-1) for weight in weights])
+        offset = 0
+        for weight in weights:
+            weight.data = flat[offset : offset + weight.numel()].view_as(weight)
+            offset += weight.numel()
+    storages = {weight.untyped_storage().data_ptr() for weight in module.parameters()}
+    assert len(storages) == 1, "the weights are not views of one buffer"
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY_MAIN_JOB = (

@@ -71,7 +71,7 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict, dict]:
     dtype."""
     acc = "fp64" if dtype == "fp64" else "fp32"
     zone = "*i1" if zoneout == 1 else f"*{acc}"
-    ints = {name: "i32" for name in ("s", "T", "B", "H", "D")}
+    ints = {name: "i32" for name in ("s", "T", "B", "H", "D", "w_direction_stride")}
     forward = {
         **pointers("gates_ptr w_ptr peephole_ptr h0_ptr c0_ptr", dtype),
         "lengths_ptr": "*i32",
@@ -111,7 +111,12 @@ def signatures(dtype: str, zoneout: int) -> tuple[dict, dict, dict, dict]:
 def compile_kernel(
     kernel, signature: dict, constants: dict, capability: int, aligned: bool, num_warps: int = 4
 ):
-    divisible = [name for name, kind in signature.items() if kind.startswith("*") or name == "H"]
+    # Aligned: H a multiple of 16, and so W's direction stride (4 H H, or a flat layout's).
+    divisible = [
+        name
+        for name, kind in signature.items()
+        if kind.startswith("*") or name in ("H", "w_direction_stride")
+    ]
     attrs = {(kernel.arg_names.index(name),): [["tt.divisibility", 16]] for name in divisible}
     source = ASTSource(
         kernel,

@@ -2,6 +2,8 @@
 (no aliasing or mutation it hides), the autograd registration, the fake implementations
 against the real ops, and the ops traced by AOTAutograd with dynamic shapes, gradients too."""
 
+import math
+
 import pytest
 import torch
 
@@ -17,6 +19,9 @@ TRAINING_CASES = {
     ),
     # Zoneout masks, as in training; the module refuses zoneout with proj_size.
     "B2-T3-I3-H4-bidir-zoneout-lengths": dict(bidirectional=True, zoneout=True, lengths=True),
+    # Each direction's weights in one storage, the reverse after the forward's: the layout of
+    # torch's flat weights on CUDA, which the op reads in place.
+    "B2-T3-I3-H4-P3-bidir-flat": dict(bidirectional=True, proj_size=3, flat=True),
     "B2-T3-I3-H4-P3-peephole-lengths-resets": dict(
         proj_size=3, peephole=True, lengths=True, resets=True
     ),
@@ -35,15 +40,24 @@ def forward_args(device: torch.device, options: dict, *, training: bool = True) 
     def tensor(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, **cast).requires_grad_(training)
 
+    def per_direction(*shape: int) -> list[torch.Tensor]:
+        if not options.get("flat"):
+            return [tensor(*shape) for _ in range(D)]
+        # Two directions 5 elements further apart than their size.
+        gap = math.prod(shape) + 5
+        flat = torch.randn(gap * D, **cast)
+        views = [flat[d * gap : d * gap + math.prod(shape)].view(shape) for d in range(D)]
+        return [view.requires_grad_(training) for view in views]
+
     lengths = torch.tensor([T, T - 1], dtype=torch.int32, device=device)
     masks = [torch.rand(T, B, D, H, device=device) < 0.3 for _ in range(2)]
     resets = torch.tensor([[False, True], [True, False], [True, True]], device=device)
     return [
         tensor(T, B, I),
-        tensor(D, 4 * H, I),
-        tensor(D, 4 * H, P),
+        per_direction(4 * H, I),
+        per_direction(4 * H, P),
         tensor(D, 4 * H),
-        tensor(D, P, H) if "proj_size" in options else None,
+        per_direction(P, H) if "proj_size" in options else [],
         tensor(D, B, P) if training else None,
         tensor(D, B, H) if training else None,
         lengths if options.get("lengths") else None,
@@ -68,12 +82,21 @@ def test_layer_forward_opcheck_inference(kernel_device):
     torch.library.opcheck(layer_forward, args)
 
 
+def _detached(arg):
+    """A tensor argument, or each of a list of tensors, without its grad."""
+    if isinstance(arg, torch.Tensor):
+        return arg.detach()
+    if isinstance(arg, list) and arg and isinstance(arg[0], torch.Tensor):
+        return [tensor.detach() for tensor in arg]
+    return arg
+
+
 @pytest.mark.parametrize("case", TRAINING_CASES)
 def test_layer_backward_opcheck(case, kernel_device):
     """Every gradient the case has; layer_backward itself has no autograd (a double backward
     differentiates the reference backend instead), so its inputs do not require grad."""
     args = forward_args(kernel_device, TRAINING_CASES[case])
-    args = [arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args]
+    args = [_detached(arg) for arg in args]
     x, w_ih, w_hh, _, w_hr, h0, c0, lengths, resets, peephole, activations, masks, *zoneout, _ = (
         args
     )
@@ -82,6 +105,6 @@ def test_layer_backward_opcheck(case, kernel_device):
     cache = [y, gates, c_seq, r]
     cell = [peephole, activations, masks, *zoneout]
     # x, h0 and c0, w_ih, w_hh, bias, w_hr, peephole
-    needs_grad = [True] * 5 + [w_hr is not None, peephole is not None]
+    needs_grad = [True] * 5 + [bool(w_hr), peephole is not None]
     grads_of_outputs = [torch.randn_like(output) for output in (y, h_n, c_n)]
     torch.library.opcheck(layer_backward, [*grads_of_outputs, *inputs, *cache, *cell, needs_grad])

@@ -129,7 +129,10 @@ def run(model, x, state, lengths=None, seed: int = 1):
     }
 
 
-def compare_with_torch(case: Case, backend: str, dtype: torch.dtype, device, close) -> None:
+def compare_with_torch(
+    case: Case, backend: str, dtype: torch.dtype, device, close, *, lay_out=None
+) -> None:
+    """lay_out: None, or a function that rearranges ours' weights in memory before the run."""
     torch.manual_seed(0)
     kwargs = dict(
         num_layers=case.num_layers,
@@ -141,6 +144,8 @@ def compare_with_torch(case: Case, backend: str, dtype: torch.dtype, device, clo
     )
     ours = lstm_triton.LSTM(case.input_size, case.hidden_size, **kwargs, backend=backend)
     ours.to(device=device, dtype=dtype)
+    if lay_out is not None:
+        lay_out(ours)
     truth = torch.nn.LSTM(case.input_size, case.hidden_size, **kwargs, dtype=torch.float64)
     truth.load_state_dict(ours.state_dict())
     if case.dropout:
@@ -187,3 +192,25 @@ def test_triton_backend_low_precision(case, dtype, kernel_device, close, poison_
     if kernel_device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("Triton's interpreter multiplies bf16 blocks wrongly (tl.dot); GPU only")
     compare_with_torch(case, "triton", dtype, kernel_device, close)
+
+
+# Bidirectional, with and without proj_size: the cases where a weight has two directions.
+@pytest.mark.parametrize("case", LOW_PRECISION_CASES, ids=lambda case: case.id)
+def test_triton_backend_reads_flat_weights_in_place(
+    case, kernel_device, close, poison_empty, monkeypatch, lay_out_flat
+):
+    """Weights in torch's flat layout: the kernels read both directions of each weight where
+    they lie, without stacking them into a copy, and the results match torch's."""
+    stacked = []
+
+    def recording_stack(tensors, *args, **kwargs):
+        stacked.append(tuple(tensors[0].shape))
+        return stack(tensors, *args, **kwargs)
+
+    stack = torch.stack
+    monkeypatch.setattr(torch, "stack", recording_stack)
+    compare_with_torch(case, "triton", torch.float32, kernel_device, close, lay_out=lay_out_flat)
+    H, P, I = case.hidden_size, case.proj_size or case.hidden_size, case.input_size
+    weight_shapes = {(4 * H, I), (4 * H, P), (4 * H, 2 * P), (P, H)}
+    assert stacked, "the spy saw no torch.stack (the bias, h_n): it is not in the path"
+    assert not weight_shapes & set(stacked), f"weights stacked: {stacked}"

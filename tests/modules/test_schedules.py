@@ -17,10 +17,16 @@ def run(model, x, lengths):
 
 @pytest.mark.parametrize("name", ["persistent", "resident"])
 @pytest.mark.parametrize("lengths", [None, [9, 4, 1]], ids=["full", "lengths"])
-def test_persistent_schedules_match_stepwise(name, lengths, kernel_device, close):
+@pytest.mark.parametrize("flat", [False, True], ids=["separate", "flat"])
+def test_persistent_schedules_match_stepwise(
+    name, lengths, flat, kernel_device, close, lay_out_flat
+):
+    """flat: the weights in torch's flat layout, each direction read where it lies."""
     torch.manual_seed(0)
     model = lstm_triton.LSTM(5, 48, num_layers=2, bidirectional=True, backend="triton")
     model.to(device=kernel_device, dtype=torch.float64)
+    if flat:
+        lay_out_flat(model)
     x = torch.randn(9, 3, 5, device=kernel_device, dtype=torch.float64, requires_grad=True)
     lengths = None if lengths is None else torch.tensor(lengths, device=kernel_device)
     stepwise = run(model, x, lengths)
@@ -29,6 +35,8 @@ def test_persistent_schedules_match_stepwise(name, lengths, kernel_device, close
     if name == "resident" and kernel_device.type == "cuda":
         dtype = torch.float16
         model.to(dtype)
+        if flat:
+            lay_out_flat(model)
         x = x.detach().to(dtype).requires_grad_()
     before = schedule.launched[name]
     schedule.use(name)
