@@ -133,11 +133,16 @@ def resident_k_tiles(hidden: int) -> tuple[int, int]:
     return block_k, 0 if rest <= 0 else max(16, triton.next_power_of_2(rest))
 
 
+# The forward's resident K tile, at most. Each tile's h_prev is one more L2 round trip after the
+# barrier (cost.py counts them), so the larger the better; Triton 3.6 spilled with tiles of 256
+# (24 to 176 bytes of stack at H = 768 and 1024, inside the loop over steps), 3.9 does not.
+FORWARD_K_TILE_MOST = 256 if tuple(map(int, triton.__version__.split(".")[:2])) >= (3, 9) else 128
+
+
 def resident_forward_k_tiles(hidden: int) -> tuple[int, int]:
-    """The forward's K (= H) in equal power-of-two tiles of at most 128, loaded one by one
-    (tiles.resident_forward_weights). Tiles of 256 spilled on Triton 3.6 (24 to 176 bytes of
-    stack at H = 768 and 1024, inside the loop over steps). -> (tile, count)."""
-    tile = min(128, max(16, triton.next_power_of_2(hidden)))
+    """The forward's K (= H) in equal power-of-two tiles of at most FORWARD_K_TILE_MOST, loaded
+    one by one (tiles.resident_forward_weights). -> (tile, count)."""
+    tile = min(FORWARD_K_TILE_MOST, max(16, triton.next_power_of_2(hidden)))
     return tile, triton.cdiv(hidden, tile)
 
 
